@@ -1,0 +1,50 @@
+/**
+ * A dispatcher: moves due scheduled jobs to ready, `batchSize` at a time, going again at once while batches
+ * come back full and sleeping `pollingInterval` otherwise.
+ */
+import { Clock, Duration, Effect, type Scope } from "effect"
+import { defaults, type DispatcherConfig } from "./QueueConfig.js"
+import { randomName, register } from "./internal/ProcessRow.js"
+import { Store } from "./internal/Store.js"
+import { Wakeup } from "./internal/Wakeup.js"
+
+export interface DispatcherOptions {
+  readonly pollingInterval?: Duration.DurationInput
+  readonly batchSize?: number
+  readonly name?: string
+  readonly supervisorId?: number | null
+  readonly heartbeatInterval?: Duration.DurationInput
+}
+
+export const fromConfig = (config: DispatcherConfig): DispatcherOptions => ({
+  pollingInterval: config.pollingInterval,
+  batchSize: config.batchSize
+})
+
+/** Starts a dispatcher in the current scope; returns its process id. */
+export const start = (options: DispatcherOptions = {}): Effect.Effect<number, never, Scope.Scope | Store | Wakeup> =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const wakeup = yield* Wakeup
+    const batchSize = options.batchSize ?? defaults.dispatcherBatchSize
+    const pollingInterval = options.pollingInterval ?? defaults.dispatcherPollingInterval
+    const processId = yield* register({
+      kind: "Dispatcher",
+      name: options.name ?? randomName("Dispatcher"),
+      supervisorId: options.supervisorId ?? null,
+      metadata: { batchSize, pollingInterval: Duration.toMillis(pollingInterval) },
+      heartbeatInterval: options.heartbeatInterval ?? defaults.processHeartbeatInterval
+    })
+
+    const dispatchOnce = Effect.flatMap(Clock.currentTimeMillis, (now) => store.dispatchScheduled(batchSize, now)).pipe(
+      Effect.tap((due) => (due.length > 0 ? wakeup.ring : Effect.void)),
+      Effect.map((due) => due.length),
+      Effect.catchAll((e) => Effect.as(Effect.logWarning("steady-queue: dispatching failed", e), 0))
+    )
+    yield* dispatchOnce.pipe(
+      Effect.flatMap((n) => (n >= batchSize ? Effect.yieldNow() : Effect.sleep(pollingInterval))),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    return processId
+  })

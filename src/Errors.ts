@@ -1,0 +1,71 @@
+/**
+ * Errors users can match on. Those a job can fail with are stored with the failed execution and come back,
+ * tag and all, from `JobClient.find`.
+ */
+import { Schema } from "effect"
+
+/** A job was asked for with a queue, priority or schedule it cannot have; nothing was written. */
+export class InvalidJobOptionsError extends Schema.TaggedError<InvalidJobOptionsError>()("InvalidJobOptionsError", {
+  taskName: Schema.String,
+  option: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The payload did not encode with the task's schema at enqueue; nothing was written. */
+export class PayloadEncodeError extends Schema.TaggedError<PayloadEncodeError>()("PayloadEncodeError", {
+  taskName: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A claimed job names a task no handler is registered for in this process. */
+export class UnknownTaskError extends Schema.TaggedError<UnknownTaskError>()("UnknownTaskError", {
+  taskName: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A claimed job's stored payload no longer decodes with the task's schema. */
+export class PayloadDecodeError extends Schema.TaggedError<PayloadDecodeError>()("PayloadDecodeError", {
+  taskName: Schema.String,
+  message: Schema.String
+}) {}
+
+export class JobNotFoundError extends Schema.TaggedError<JobNotFoundError>()("JobNotFoundError", {
+  jobId: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** A job that a worker is running right now cannot be discarded or retried. */
+export class JobInProgressError extends Schema.TaggedError<JobInProgressError>()("JobInProgressError", {
+  jobId: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** Only failed jobs can be retried. */
+export class JobNotFailedError extends Schema.TaggedError<JobNotFailedError>()("JobNotFailedError", {
+  jobId: Schema.Number,
+  state: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The process that had claimed the job stopped sending heartbeats and was pruned. */
+export class ProcessPrunedError extends Schema.TaggedError<ProcessPrunedError>()("ProcessPrunedError", {
+  processId: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** The process that had claimed the job exited without being told to (killed, out of memory). */
+export class ProcessExitError extends Schema.TaggedError<ProcessExitError>()("ProcessExitError", {
+  processId: Schema.Number,
+  exitCode: Schema.NullOr(Schema.Number),
+  signal: Schema.NullOr(Schema.String),
+  message: Schema.String
+}) {}
+
+export class UnsupportedDatabaseError extends Schema.TaggedError<UnsupportedDatabaseError>()(
+  "UnsupportedDatabaseError",
+  { message: Schema.String }
+) {}
+
+export class InvalidConfigError extends Schema.TaggedError<InvalidConfigError>()("InvalidConfigError", {
+  message: Schema.String
+}) {}

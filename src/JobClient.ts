@@ -1,0 +1,262 @@
+/**
+ * The producer and operator service: enqueue, look up, retry, discard, pause and resume, clear finished jobs.
+ */
+import type { SqlError } from "@effect/sql"
+import { Clock, Context, Duration, Effect, Either, Layer, Option } from "effect"
+import {
+  type InvalidJobOptionsError,
+  JobInProgressError,
+  JobNotFailedError,
+  JobNotFoundError,
+  type PayloadEncodeError
+} from "./Errors.js"
+import { JobError } from "./JobError.js"
+import { type EnqueuedJob, JobEvent, JobEvents } from "./JobEvents.js"
+import { defaults } from "./QueueConfig.js"
+import { prepareJobs } from "./internal/prepare.js"
+import type { JobWithStateRow } from "./internal/sql/jobs.js"
+import { Store } from "./internal/Store.js"
+import { Wakeup } from "./internal/Wakeup.js"
+
+export type { EnqueuedJob } from "./JobEvents.js"
+
+export interface EnqueueOptions {
+  /** Queue name; defaults to the task's queue. */
+  readonly queue?: string
+  /** Integer from -100 to 100, larger runs first; defaults to the task's priority. */
+  readonly priority?: number
+  /** Run no earlier than this long from now. */
+  readonly delay?: Duration.DurationInput
+  /** Run no earlier than this time. */
+  readonly runAt?: Date
+}
+
+/** A job ready to be enqueued, made by `Task.job`; enqueue several at once with `JobClient.enqueueAll`. */
+export interface JobRequest {
+  readonly taskName: string
+  readonly queue: string
+  readonly priority: number
+  readonly options: EnqueueOptions
+  readonly encodePayload: () => Either.Either<string, PayloadEncodeError>
+}
+
+export type EnqueueError = InvalidJobOptionsError | PayloadEncodeError | SqlError.SqlError
+
+export type JobState = "scheduled" | "ready" | "claimed" | "blocked" | "failed" | "finished"
+
+export interface JobInfo {
+  readonly id: number
+  readonly publicId: string
+  readonly taskName: string
+  readonly queueName: string
+  readonly priority: number
+  readonly attempts: number
+  /** The payload as stored (encoded JSON). */
+  readonly arguments: string
+  readonly state: JobState
+  readonly scheduledAt: Date
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  readonly finishedAt: Option.Option<Date>
+  readonly concurrencyKey: Option.Option<string>
+  readonly error: Option.Option<JobError>
+  /** The process holding the job while it is claimed. */
+  readonly processId: Option.Option<number>
+}
+
+export interface QueueInfo {
+  readonly name: string
+  readonly size: number
+  readonly paused: boolean
+}
+
+export interface ClearFinishedOptions {
+  /** Keep jobs finished within this period; default `clear_finished_jobs_after`, 1 day. */
+  readonly olderThan?: Duration.DurationInput
+  readonly batchSize?: number
+}
+
+export interface JobClientService {
+  readonly enqueue: (request: JobRequest) => Effect.Effect<EnqueuedJob, EnqueueError>
+  /** Validates and encodes every request first; then one multi-row INSERT per table per 1,000 jobs, in one transaction. */
+  readonly enqueueAll: (requests: Iterable<JobRequest>) => Effect.Effect<ReadonlyArray<EnqueuedJob>, EnqueueError>
+  readonly find: (id: number) => Effect.Effect<Option.Option<JobInfo>, SqlError.SqlError>
+  readonly retry: (
+    id: number
+  ) => Effect.Effect<void, JobNotFoundError | JobNotFailedError | SqlError.SqlError>
+  /** Retries those of the given jobs that are failed; returns how many. */
+  readonly retryMany: (ids: ReadonlyArray<number>) => Effect.Effect<number, SqlError.SqlError>
+  readonly retryAllFailed: Effect.Effect<number, SqlError.SqlError>
+  readonly discard: (id: number) => Effect.Effect<void, JobNotFoundError | JobInProgressError | SqlError.SqlError>
+  /** Discards the given jobs; fails with `JobInProgressError`, discarding none, if a worker holds one of them. */
+  readonly discardMany: (ids: ReadonlyArray<number>) => Effect.Effect<number, JobInProgressError | SqlError.SqlError>
+  readonly discardAllFailed: Effect.Effect<number, SqlError.SqlError>
+  /** Failed jobs in job id order, `limit` at a time after `afterId`. */
+  readonly failedJobs: (
+    options?: { readonly limit?: number; readonly afterId?: number }
+  ) => Effect.Effect<ReadonlyArray<JobInfo>, SqlError.SqlError>
+  readonly pause: (queue: string) => Effect.Effect<void, SqlError.SqlError>
+  readonly resume: (queue: string) => Effect.Effect<void, SqlError.SqlError>
+  readonly pausedQueues: Effect.Effect<ReadonlyArray<string>, SqlError.SqlError>
+  /** Queues with ready jobs, and paused queues, with how many jobs are ready in each. */
+  readonly queues: Effect.Effect<ReadonlyArray<QueueInfo>, SqlError.SqlError>
+  /** Deletes finished jobs older than `olderThan`, in batches; returns how many. */
+  readonly clearFinishedJobs: (options?: ClearFinishedOptions) => Effect.Effect<number, SqlError.SqlError>
+}
+
+const toJobInfo = (row: JobWithStateRow): Option.Option<JobInfo> =>
+  row.state === null ? Option.none() : Option.some({
+    id: row.id,
+    publicId: row.public_id,
+    taskName: row.task_name,
+    queueName: row.queue_name,
+    priority: row.priority,
+    attempts: row.attempts,
+    arguments: row.arguments,
+    state: row.state,
+    scheduledAt: new Date(row.scheduled_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    finishedAt: Option.map(Option.fromNullable(row.finished_at), (t) => new Date(t)),
+    concurrencyKey: Option.fromNullable(row.concurrency_key),
+    error: Option.map(Option.fromNullable(row.error), JobError.parse),
+    processId: Option.fromNullable(row.process_id)
+  })
+
+const make = Effect.gen(function*() {
+  const store = yield* Store
+  const events = yield* JobEvents
+  const wakeup = yield* Wakeup
+  const { sql } = store
+
+  const enqueueAll = (requests: Iterable<JobRequest>) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const jobs = yield* prepareJobs(Array.from(requests), now)
+      if (jobs.length === 0) return []
+      const inserted = yield* sql.withTransaction(Effect.gen(function*() {
+        const rows = yield* store.insertJobs(jobs, now)
+        yield* store.insertExecutions.ready(rows.filter((j) => j.scheduledAt <= now), now)
+        yield* store.insertExecutions.scheduled(rows.filter((j) => j.scheduledAt > now), now)
+        return rows
+      }))
+      const enqueued = inserted.map((j): EnqueuedJob => ({
+        id: j.id,
+        publicId: j.publicId,
+        taskName: j.taskName,
+        queueName: j.queueName,
+        priority: j.priority,
+        scheduledAt: new Date(j.scheduledAt)
+      }))
+      yield* events.publishAll(enqueued.map((job) => JobEvent.Enqueued({ job })))
+      yield* wakeup.ring
+      return enqueued
+    })
+
+  const find = (id: number) => Effect.map(store.jobs.find(id), Option.flatMap(toJobInfo))
+
+  const requireJob = (id: number) =>
+    Effect.flatMap(find(id), Option.match({
+      onNone: () => Effect.fail(new JobNotFoundError({ jobId: id, message: `job ${id} does not exist` })),
+      onSome: Effect.succeed
+    }))
+
+  const inProgress = (id: number) =>
+    new JobInProgressError({ jobId: id, message: `job ${id} is in progress on a worker` })
+
+  const retryMany = (ids: ReadonlyArray<number>) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => store.failed.retry(ids, now)).pipe(
+      Effect.tap((retried) => retried.length > 0 ? wakeup.ring : Effect.void),
+      Effect.map((retried) => retried.length)
+    )
+
+  const discardMany = (ids: ReadonlyArray<number>) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const rows = yield* store.jobs.findMany(ids)
+      const claimed = rows.find((r) => r.state === "claimed")
+      if (claimed) return yield* inProgress(claimed.id)
+      return yield* store.failed.discard(ids)
+    }))
+
+  /** Applies `action` to every failed job, a batch at a time, until none is left. */
+  const allFailed = (action: (ids: ReadonlyArray<number>) => Effect.Effect<number, SqlError.SqlError>) =>
+    Effect.iterate({ total: 0, done: false }, {
+      while: (s) => !s.done,
+      body: (s) =>
+        Effect.flatMap(store.failed.nextFailedBatch(500), (ids) =>
+          ids.length === 0
+            ? Effect.succeed({ total: s.total, done: true })
+            : Effect.map(action(ids), (n) => ({ total: s.total + n, done: n === 0 })))
+    }).pipe(Effect.map((s) => s.total))
+
+  const service: JobClientService = {
+    enqueue: (request) => Effect.map(enqueueAll([request]), (jobs) => jobs[0]),
+    enqueueAll,
+    find,
+    retry: (id) =>
+      Effect.gen(function*() {
+        const job = yield* requireJob(id)
+        if (job.state !== "failed") {
+          return yield* new JobNotFailedError({ jobId: id, state: job.state, message: `job ${id} is ${job.state}, not failed` })
+        }
+        yield* retryMany([id])
+      }),
+    retryMany,
+    retryAllFailed: allFailed(retryMany),
+    discard: (id) =>
+      Effect.gen(function*() {
+        const job = yield* requireJob(id)
+        if (job.state === "claimed") return yield* inProgress(id)
+        const n = yield* store.failed.discard([id])
+        // Claimed between the look-up and the delete: the guard in the DELETE kept it.
+        if (n === 0) return yield* inProgress(id)
+      }),
+    discardMany: (ids) => discardMany(ids),
+    discardAllFailed: allFailed((ids) => store.failed.discard(ids)),
+    failedJobs: (options) =>
+      Effect.flatMap(store.jobs.failed(options?.limit ?? 100, options?.afterId ?? 0), store.jobs.findMany).pipe(
+        Effect.map((rows) => rows.flatMap((r) => Option.toArray(toJobInfo(r))).sort((a, b) => a.id - b.id))
+      ),
+    pause: (queue) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.queues.pause(queue, now)).pipe(Effect.asVoid),
+    resume: (queue) => store.queues.resume(queue).pipe(Effect.zipRight(wakeup.ring), Effect.asVoid),
+    pausedQueues: store.queues.paused,
+    queues: Effect.gen(function*() {
+      const sizes = yield* store.queues.readySizes
+      const paused = new Set(yield* store.queues.paused)
+      const byName = new Map(sizes.map((s) => [s.queue_name, s.size]))
+      for (const name of paused) if (!byName.has(name)) byName.set(name, 0)
+      return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, size]) => ({
+        name,
+        size,
+        paused: paused.has(name)
+      }))
+    }),
+    clearFinishedJobs: (options) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const olderThan = Duration.toMillis(options?.olderThan ?? defaults.clearFinishedJobsAfter)
+        return yield* store.clearFinished(now - olderThan, options?.batchSize ?? 500)
+      })
+  }
+  return service
+})
+
+export class JobClient extends Context.Tag("steady-queue/JobClient")<JobClient, JobClientService>() {
+  /** Needs the store, events and wake-up services; `SteadyQueue.layer` provides them all. */
+  static readonly layerWithoutDependencies = Layer.effect(JobClient, make)
+}
+
+// Accessors, so producers can write `JobClient.enqueueAll([...])`.
+export const enqueue = (request: JobRequest) => Effect.flatMap(JobClient, (c) => c.enqueue(request))
+export const enqueueAll = (requests: Iterable<JobRequest>) => Effect.flatMap(JobClient, (c) => c.enqueueAll(requests))
+export const find = (id: number) => Effect.flatMap(JobClient, (c) => c.find(id))
+export const retry = (id: number) => Effect.flatMap(JobClient, (c) => c.retry(id))
+export const retryMany = (ids: ReadonlyArray<number>) => Effect.flatMap(JobClient, (c) => c.retryMany(ids))
+export const retryAllFailed = Effect.flatMap(JobClient, (c) => c.retryAllFailed)
+export const discard = (id: number) => Effect.flatMap(JobClient, (c) => c.discard(id))
+export const discardMany = (ids: ReadonlyArray<number>) => Effect.flatMap(JobClient, (c) => c.discardMany(ids))
+export const discardAllFailed = Effect.flatMap(JobClient, (c) => c.discardAllFailed)
+export const pause = (queue: string) => Effect.flatMap(JobClient, (c) => c.pause(queue))
+export const resume = (queue: string) => Effect.flatMap(JobClient, (c) => c.resume(queue))
+export const clearFinishedJobs = (options?: ClearFinishedOptions) =>
+  Effect.flatMap(JobClient, (c) => c.clearFinishedJobs(options))

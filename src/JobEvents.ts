@@ -1,0 +1,51 @@
+/**
+ * Lifecycle events of jobs seen by this process: enqueued (after the insert), started, and finished with an
+ * outcome (after the outcome is written). Subscribe with `JobEvents.stream` or `JobEvents.subscribe`.
+ */
+import { Context, Data, Effect, Layer, PubSub, type Queue, type Scope, Stream } from "effect"
+import type { JobDescription } from "./CurrentJob.js"
+import type { JobError } from "./JobError.js"
+
+export interface EnqueuedJob {
+  readonly id: number
+  readonly publicId: string
+  readonly taskName: string
+  readonly queueName: string
+  readonly priority: number
+  readonly scheduledAt: Date
+}
+
+export type JobEvent = Data.TaggedEnum<{
+  Enqueued: { readonly job: EnqueuedJob }
+  Started: { readonly job: JobDescription; readonly processId: number }
+  Finished: {
+    readonly job: JobDescription
+    readonly processId: number
+    readonly outcome: "succeeded" | "failed"
+    readonly error: JobError | undefined
+  }
+}>
+export const JobEvent = Data.taggedEnum<JobEvent>()
+
+export interface JobEventsService {
+  readonly publish: (event: JobEvent) => Effect.Effect<void>
+  readonly publishAll: (events: Iterable<JobEvent>) => Effect.Effect<void>
+  /** A subscription that lives as long as the scope. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<JobEvent>, never, Scope.Scope>
+  readonly stream: Stream.Stream<JobEvent>
+}
+
+export class JobEvents extends Context.Tag("steady-queue/JobEvents")<JobEvents, JobEventsService>() {
+  static readonly layer = Layer.effect(
+    JobEvents,
+    Effect.map(PubSub.unbounded<JobEvent>(), (hub) => ({
+      publish: (event) => PubSub.publish(hub, event).pipe(Effect.asVoid),
+      publishAll: (events) => PubSub.publishAll(hub, events).pipe(Effect.asVoid),
+      subscribe: PubSub.subscribe(hub),
+      stream: Stream.fromPubSub(hub)
+    }))
+  )
+}
+
+/** The events of this process as a stream (subscribed when the stream starts). */
+export const stream: Stream.Stream<JobEvent, never, JobEvents> = Stream.unwrap(Effect.map(JobEvents, (e) => e.stream))

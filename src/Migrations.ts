@@ -1,0 +1,36 @@
+/**
+ * The database schema, as migrations recorded in `steady_queue_migrations`. Running them again does nothing;
+ * every statement is also safe to repeat, so a migration interrupted half-way (MySQL commits each DDL statement
+ * on its own) completes on the next run.
+ */
+import { SqlClient } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import { Effect } from "effect"
+import { detect } from "./internal/sql/dialect.js"
+import { createStatements, dropStatements } from "./internal/sql/schema.js"
+
+export const table = "steady_queue_migrations"
+
+const createTables = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const { dialect } = yield* Effect.orDie(detect)
+  for (const statement of createStatements(dialect)) yield* sql.unsafe(statement)
+})
+
+const migrations = {
+  "0001_create_tables": createTables
+}
+
+/** Applies pending migrations; returns the ones applied now. */
+export const run = Migrator.make({})({
+  loader: Migrator.fromRecord(migrations),
+  table
+})
+
+/** Drops every steady-queue table. Destroys all jobs: for tests and uninstalling. */
+export const dropAll = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const { dialect } = yield* Effect.orDie(detect)
+  for (const statement of dropStatements(dialect)) yield* sql.unsafe(statement)
+  yield* sql.unsafe(`DROP TABLE IF EXISTS ${table}`)
+})

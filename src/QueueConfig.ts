@@ -1,0 +1,134 @@
+/**
+ * Configuration: a Schema-validated value with the seeds' defaults, from code (`make`) or from the environment
+ * (`fromEnv`). Durations are given as a `Duration`, milliseconds, or text such as "5 seconds".
+ */
+import { Config, Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { InvalidConfigError } from "./Errors.js"
+
+/** The seeds' defaults, as named constants. */
+export const defaults = {
+  workerQueues: ["*"] as ReadonlyArray<string>,
+  workerThreads: 3,
+  workerProcesses: 1,
+  workerPollingInterval: Duration.millis(100),
+  dispatcherPollingInterval: Duration.seconds(1),
+  dispatcherBatchSize: 500,
+  processHeartbeatInterval: Duration.seconds(60),
+  shutdownTimeout: Duration.seconds(5),
+  preserveFinishedJobs: true,
+  clearFinishedJobsAfter: Duration.days(1)
+} as const
+
+const DurationValue = Schema.transformOrFail(
+  Schema.Union(Schema.DurationFromSelf, Schema.Number, Schema.String),
+  Schema.DurationFromSelf,
+  {
+    strict: true,
+    decode: (input, _, ast) =>
+      Option.match(Duration.decodeUnknown(input), {
+        onNone: () => ParseResult.fail(new ParseResult.Type(ast, input, `not a duration: ${String(input)}`)),
+        onSome: (d) =>
+          Duration.isFinite(d) && Duration.toMillis(d) >= 0
+            ? ParseResult.succeed(d)
+            : ParseResult.fail(new ParseResult.Type(ast, input, "a duration must be finite and not negative"))
+      }),
+    encode: (d) => ParseResult.succeed(d)
+  }
+)
+
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const withDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { default: value })
+
+export const WorkerConfig = Schema.Struct({
+  /** Queue names in polling order: exact names, `prefix*`, or `*` for all. */
+  queues: withDefault(Schema.Array(Schema.String).pipe(Schema.minItems(1)), () => defaults.workerQueues),
+  /** Jobs this worker runs at once (each in its own fiber). */
+  threads: withDefault(PositiveInt, () => defaults.workerThreads),
+  /** Worker processes with these settings (fork mode). */
+  processes: withDefault(PositiveInt, () => defaults.workerProcesses),
+  /** Wait between polls when there was nothing to claim. */
+  pollingInterval: withDefault(DurationValue, () => defaults.workerPollingInterval)
+})
+export type WorkerConfig = typeof WorkerConfig.Type
+
+export const DispatcherConfig = Schema.Struct({
+  pollingInterval: withDefault(DurationValue, () => defaults.dispatcherPollingInterval),
+  /** Scheduled jobs moved to ready per statement. */
+  batchSize: withDefault(PositiveInt, () => defaults.dispatcherBatchSize)
+})
+export type DispatcherConfig = typeof DispatcherConfig.Type
+
+export const QueueConfigSchema = Schema.Struct({
+  workers: withDefault(Schema.Array(WorkerConfig), () => [Schema.decodeSync(WorkerConfig)({})]),
+  dispatchers: withDefault(Schema.Array(DispatcherConfig), () => [Schema.decodeSync(DispatcherConfig)({})]),
+  processHeartbeatInterval: withDefault(DurationValue, () => defaults.processHeartbeatInterval),
+  shutdownTimeout: withDefault(DurationValue, () => defaults.shutdownTimeout),
+  preserveFinishedJobs: withDefault(Schema.Boolean, () => defaults.preserveFinishedJobs),
+  clearFinishedJobsAfter: withDefault(DurationValue, () => defaults.clearFinishedJobsAfter)
+})
+
+export type QueueConfig = typeof QueueConfigSchema.Type
+/** What users write: every field optional, durations in any accepted form. */
+export type QueueConfigInput = typeof QueueConfigSchema.Encoded
+export type WorkerConfigInput = typeof WorkerConfig.Encoded
+export type DispatcherConfigInput = typeof DispatcherConfig.Encoded
+
+const decodeFrom = (source: string, input: unknown): Effect.Effect<QueueConfig, InvalidConfigError> =>
+  Either.match(Schema.decodeUnknownEither(QueueConfigSchema)(input), {
+    onLeft: (e) =>
+      Effect.fail(
+        new InvalidConfigError({ message: `invalid steady-queue configuration${source}: ${ParseResult.TreeFormatter.formatErrorSync(e)}` })
+      ),
+    onRight: Effect.succeed
+  })
+
+/** Validates a configuration, filling in defaults. */
+export const make = (input: QueueConfigInput = {}): Effect.Effect<QueueConfig, InvalidConfigError> => decodeFrom("", input)
+
+/** Same as `make`, throwing on invalid input: for module-level constants. */
+export const unsafeMake = (input: QueueConfigInput = {}): QueueConfig => Effect.runSync(make(input))
+
+const envSettings = {
+  processHeartbeatInterval: "STEADY_QUEUE_PROCESS_HEARTBEAT_INTERVAL",
+  shutdownTimeout: "STEADY_QUEUE_SHUTDOWN_TIMEOUT",
+  preserveFinishedJobs: "STEADY_QUEUE_PRESERVE_FINISHED_JOBS",
+  clearFinishedJobsAfter: "STEADY_QUEUE_CLEAR_FINISHED_JOBS_AFTER"
+} as const
+
+/**
+ * Reads `STEADY_QUEUE_CONFIG` (the whole configuration as JSON) and then the single settings
+ * `STEADY_QUEUE_SHUTDOWN_TIMEOUT`, `STEADY_QUEUE_PRESERVE_FINISHED_JOBS`, ... which override it; `base` is
+ * what the environment does not set.
+ */
+export const fromEnv = (base: QueueConfigInput = {}) =>
+  Effect.gen(function*() {
+    const json = yield* Config.option(Config.string("STEADY_QUEUE_CONFIG"))
+    let input: Record<string, unknown> = { ...base }
+    if (Option.isSome(json)) {
+      const parsed = yield* Effect.try({
+        try: () => JSON.parse(json.value) as unknown,
+        catch: () => new InvalidConfigError({ message: "STEADY_QUEUE_CONFIG is not valid JSON" })
+      })
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        return yield* new InvalidConfigError({ message: "STEADY_QUEUE_CONFIG must be a JSON object" })
+      }
+      input = { ...input, ...parsed }
+    }
+    for (const [key, name] of Object.entries(envSettings)) {
+      const value = yield* Config.option(Config.string(name))
+      if (Option.isSome(value)) input[key] = envValue(key, value.value)
+    }
+    return yield* decodeFrom(" from the environment", input)
+  })
+
+const envValue = (key: string, raw: string): unknown =>
+  key === "preserveFinishedJobs"
+    ? raw === "true" || raw === "1"
+      ? true
+      : raw === "false" || raw === "0"
+      ? false
+      : raw
+    : /^\d+(\.\d+)?$/.test(raw)
+    ? Number(raw)
+    : raw

@@ -1,0 +1,84 @@
+/**
+ * Ready-made layers. `layer` builds steady-queue on a `SqlClient` you already have (your app's, so that enqueue
+ * can join your transactions, or a separate one for a separate queue database); `sqlite`, `pg`, `mysql` and
+ * `fromUrl` also build the client.
+ */
+import type { SqlClient, SqlError } from "@effect/sql"
+import type { MigrationError } from "@effect/sql/Migrator"
+import { MysqlClient } from "@effect/sql-mysql2"
+import { PgClient } from "@effect/sql-pg"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { type ConfigError, Effect, Layer, Redacted } from "effect"
+import { InvalidConfigError, type UnsupportedDatabaseError } from "./Errors.js"
+import { JobClient } from "./JobClient.js"
+import { JobEvents } from "./JobEvents.js"
+import * as Migrations from "./Migrations.js"
+import { TaskRegistry } from "./TaskRegistry.js"
+import { Store } from "./internal/Store.js"
+import { Wakeup } from "./internal/Wakeup.js"
+
+/** Everything the producer side and the runtime need, given a `SqlClient`. */
+export type Services = JobClient | JobEvents | TaskRegistry | Store | Wakeup
+
+export interface LayerOptions {
+  /** Run the migrations when the layer is built (default false: run `Migrations.run` or the CLI yourself). */
+  readonly migrate?: boolean
+}
+
+export type LayerError = UnsupportedDatabaseError | MigrationError | SqlError.SqlError
+
+export const layer = (options: LayerOptions = {}): Layer.Layer<Services, LayerError, SqlClient.SqlClient> => {
+  const base = Layer.mergeAll(Store.layer, JobEvents.layer, TaskRegistry.layer, Wakeup.layer)
+  const services = JobClient.layerWithoutDependencies.pipe(Layer.provideMerge(base))
+  return options.migrate ? services.pipe(Layer.provide(Layer.effectDiscard(Migrations.run))) : services
+}
+
+export interface SqliteOptions extends LayerOptions {
+  /** Database file, or ":memory:". */
+  readonly filename: string
+}
+
+/**
+ * Embedded SQLite: WAL journal, foreign keys on, and a busy timeout so several processes can share one file.
+ */
+export const sqlite = (options: SqliteOptions): Layer.Layer<Services | SqlClient.SqlClient, LayerError | ConfigError.ConfigError> => {
+  const client = SqliteClient.layer({ filename: options.filename })
+  const pragmas = Layer.effectDiscard(Effect.gen(function*() {
+    const sql = yield* SqliteClient.SqliteClient
+    yield* sql`PRAGMA foreign_keys = ON`
+    yield* sql`PRAGMA busy_timeout = 10000`
+  }))
+  return layer(options).pipe(Layer.provide(pragmas), Layer.provideMerge(client))
+}
+
+export interface ServerOptions extends LayerOptions {
+  readonly url: string
+  /** Connection pool size (default 10). */
+  readonly maxConnections?: number
+}
+
+export const pg = (options: ServerOptions): Layer.Layer<Services | SqlClient.SqlClient, LayerError> =>
+  layer(options).pipe(
+    Layer.provideMerge(PgClient.layer({ url: Redacted.make(options.url), maxConnections: options.maxConnections ?? 10 }))
+  )
+
+export const mysql = (options: ServerOptions): Layer.Layer<Services | SqlClient.SqlClient, LayerError | ConfigError.ConfigError> =>
+  layer(options).pipe(
+    Layer.provideMerge(MysqlClient.layer({ url: Redacted.make(options.url), maxConnections: options.maxConnections ?? 10 }))
+  )
+
+/**
+ * From a URL: `postgres://...` (or `postgresql://`), `mysql://...` (or `mariadb://`), `sqlite:path/to/file.db`
+ * (or `sqlite::memory:`).
+ */
+export const fromUrl = (
+  url: string,
+  options: LayerOptions & { readonly maxConnections?: number } = {}
+): Layer.Layer<Services | SqlClient.SqlClient, LayerError | ConfigError.ConfigError | InvalidConfigError> => {
+  if (/^postgres(ql)?:\/\//.test(url)) return pg({ ...options, url })
+  if (/^(mysql|mariadb):\/\//.test(url)) return mysql({ ...options, url: url.replace(/^mariadb:/, "mysql:") })
+  if (url.startsWith("sqlite:")) return sqlite({ ...options, filename: url.slice("sqlite:".length).replace(/^\/\//, "") })
+  return Layer.fail(new InvalidConfigError({ message: `unsupported database URL (expected postgres://, mysql:// or sqlite:): ${redact(url)}` }))
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")

@@ -1,0 +1,86 @@
+/**
+ * Tasks: a name, a payload schema and defaults. Producers import the task to enqueue it; the worker process
+ * registers a handler for it with `toLayer`.
+ */
+import { Context, Effect, Either, Layer, ParseResult, Schema } from "effect"
+import { CurrentJob, type JobDescription } from "./CurrentJob.js"
+import { PayloadDecodeError, PayloadEncodeError } from "./Errors.js"
+import { type EnqueueError, type EnqueueOptions, JobClient, type JobRequest } from "./JobClient.js"
+import type { EnqueuedJob } from "./JobEvents.js"
+import { TaskRegistry } from "./TaskRegistry.js"
+
+export interface TaskOptions<A, I> {
+  /** The payload schema; it must encode to something JSON can hold and must not need services. */
+  readonly payload: Schema.Schema<A, I>
+  /** Default queue for this task's jobs; "default" when omitted. */
+  readonly queue?: string
+  /** Default priority, -100..100, larger runs first; 0 when omitted. */
+  readonly priority?: number
+}
+
+export interface Task<A, I = A> {
+  readonly name: string
+  readonly payload: Schema.Schema<A, I>
+  readonly queue: string
+  readonly priority: number
+  /** A job request for `JobClient.enqueueAll`. */
+  readonly job: (payload: A, options?: EnqueueOptions) => JobRequest
+  readonly enqueue: (payload: A, options?: EnqueueOptions) => Effect.Effect<EnqueuedJob, EnqueueError, JobClient>
+  /**
+   * Registers the handler for this task. The handler may use `CurrentJob`; its other requirements become the
+   * layer's. A failure or defect of the handler fails the job with that error.
+   */
+  readonly toLayer: <X, E, R>(
+    handler: (payload: A) => Effect.Effect<X, E, R>
+  ) => Layer.Layer<never, never, TaskRegistry | Exclude<R, CurrentJob>>
+}
+
+export const defaultQueue = "default"
+
+export const make = <A, I>(name: string, options: TaskOptions<A, I>): Task<A, I> => {
+  const json = Schema.parseJson(options.payload)
+  const encode = ParseResult.encodeEither(json)
+  const decode = ParseResult.decodeUnknownEither(json)
+  const queue = options.queue ?? defaultQueue
+  const priority = options.priority ?? 0
+
+  const job = (payload: A, enqueueOptions: EnqueueOptions = {}): JobRequest => ({
+    taskName: name,
+    queue: enqueueOptions.queue ?? queue,
+    priority: enqueueOptions.priority ?? priority,
+    options: enqueueOptions,
+    encodePayload: () =>
+      Either.mapLeft(
+        encode(payload),
+        (e) => new PayloadEncodeError({ taskName: name, message: ParseResult.TreeFormatter.formatIssueSync(e) })
+      )
+  })
+
+  return {
+    name,
+    payload: options.payload,
+    queue,
+    priority,
+    job,
+    enqueue: (payload, enqueueOptions) => Effect.flatMap(JobClient, (client) => client.enqueue(job(payload, enqueueOptions))),
+    toLayer: <X, E, R>(handler: (payload: A) => Effect.Effect<X, E, R>) =>
+      Layer.scopedDiscard(Effect.gen(function*() {
+        const registry = yield* TaskRegistry
+        const context = yield* Effect.context<Exclude<R, CurrentJob>>()
+        const run = (encoded: string, current: JobDescription) =>
+          Either.match(decode(encoded), {
+            onLeft: (e) =>
+              Effect.fail(new PayloadDecodeError({ taskName: name, message: ParseResult.TreeFormatter.formatIssueSync(e) })),
+            onRight: (payload) =>
+              Effect.suspend(() => handler(payload)).pipe(
+                // The layer captured everything but CurrentJob, which the worker supplies per job.
+                Effect.provide(Context.add(context, CurrentJob, current) as Context.Context<R>)
+              )
+          })
+        yield* Effect.acquireRelease(
+          Effect.sync(() => registry.register({ taskName: name, run })),
+          () => Effect.sync(() => registry.unregister(name))
+        )
+      }))
+  }
+}

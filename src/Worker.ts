@@ -1,0 +1,202 @@
+/**
+ * A worker: polls its queues, claims at most as many jobs as it has free threads, runs each in a fiber, and
+ * writes outcomes back, finishing successful jobs in batches. Closing its scope shuts it down gracefully.
+ */
+import { Clock, Duration, Effect, Exit, Fiber, FiberSet, Queue, type Scope } from "effect"
+import type { JobDescription } from "./CurrentJob.js"
+import { UnknownTaskError } from "./Errors.js"
+import { JobError } from "./JobError.js"
+import { JobEvent, JobEvents } from "./JobEvents.js"
+import { defaults, type WorkerConfig } from "./QueueConfig.js"
+import { TaskRegistry } from "./TaskRegistry.js"
+import { randomName, register, writeRetry } from "./internal/ProcessRow.js"
+import * as QueueSelector from "./internal/QueueSelector.js"
+import type { JobRow } from "./internal/sql/rows.js"
+import { Store } from "./internal/Store.js"
+import { Wakeup } from "./internal/Wakeup.js"
+
+export interface WorkerOptions {
+  readonly queues?: ReadonlyArray<string>
+  readonly threads?: number
+  readonly pollingInterval?: Duration.DurationInput
+  readonly name?: string
+  readonly supervisorId?: number | null
+  readonly preserveFinishedJobs?: boolean
+  readonly shutdownTimeout?: Duration.DurationInput
+  readonly heartbeatInterval?: Duration.DurationInput
+}
+
+export const fromConfig = (config: WorkerConfig): WorkerOptions => ({
+  queues: config.queues,
+  threads: config.threads,
+  pollingInterval: config.pollingInterval
+})
+
+/** Successful jobs finished per statement. */
+const finishBatchSize = 500
+
+const describe = (row: JobRow): JobDescription => ({
+  id: row.id,
+  publicId: row.public_id,
+  taskName: row.task_name,
+  queueName: row.queue_name,
+  priority: row.priority,
+  attempts: row.attempts,
+  scheduledAt: new Date(row.scheduled_at),
+  enqueuedAt: new Date(row.created_at)
+})
+
+/**
+ * Starts a worker in the current scope and returns its process id. When the scope closes the worker stops
+ * polling, gives running jobs up to `shutdownTimeout` to finish, interrupts the rest, writes the outcomes it
+ * has, and puts every job it still holds back in ready before it deregisters.
+ */
+export const start = (
+  options: WorkerOptions = {}
+): Effect.Effect<number, never, Scope.Scope | Store | TaskRegistry | JobEvents | Wakeup> =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const registry = yield* TaskRegistry
+    const events = yield* JobEvents
+    const threads = options.threads ?? defaults.workerThreads
+    const pollingInterval = options.pollingInterval ?? defaults.workerPollingInterval
+    const preserve = options.preserveFinishedJobs ?? defaults.preserveFinishedJobs
+    const parsed = QueueSelector.parse(options.queues ?? defaults.workerQueues)
+    if (parsed.ignored.length > 0) {
+      yield* Effect.logWarning(`steady-queue: ignoring queue names with a '*' that is not at the end: ${parsed.ignored.join(", ")}`)
+    }
+
+    const processId = yield* register({
+      kind: "Worker",
+      name: options.name ?? randomName("Worker"),
+      supervisorId: options.supervisorId ?? null,
+      metadata: { queues: options.queues ?? defaults.workerQueues, threads, pollingInterval: Duration.toMillis(pollingInterval) },
+      heartbeatInterval: options.heartbeatInterval ?? defaults.processHeartbeatInterval
+    }, (id) =>
+      // Last step of shutdown: whatever is still claimed by this worker goes back to ready.
+      Effect.flatMap(Clock.currentTimeMillis, (now) => store.claimed.release(undefined, id, now)).pipe(
+        Effect.retry(writeRetry),
+        Effect.tap((released) =>
+          released.length > 0 ? Effect.logInfo(`steady-queue: released ${released.length} unfinished job(s) back to ready`) : Effect.void
+        ),
+        Effect.catchAll((e) => Effect.logError("steady-queue: could not release claimed jobs; pruning will fail them", e)),
+        Effect.asVoid
+      ))
+
+    // Successful jobs, finished in batches by one fiber.
+    const completions = yield* Queue.bounded<JobDescription>(Math.max(64, threads * 2))
+    const finish = (jobs: ReadonlyArray<JobDescription>) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const finished = new Set(
+          yield* store.claimed.finish(jobs.map((j) => j.id), processId, now, preserve).pipe(Effect.retry(writeRetry))
+        )
+        for (const job of jobs) {
+          if (finished.has(job.id)) {
+            yield* events.publish(JobEvent.Finished({ job, processId, outcome: "succeeded", error: undefined }))
+          } else {
+            yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its success was not recorded`)
+          }
+        }
+      }).pipe(
+        Effect.catchAll((e) => Effect.logError("steady-queue: could not record finished jobs; pruning will fail them", e)),
+        Effect.uninterruptible
+      )
+    const flushAll = Effect.flatMap(Queue.takeAll(completions), (chunk) => {
+      const all = Array.from(chunk)
+      return Effect.forEach(
+        Array.from({ length: Math.ceil(all.length / finishBatchSize) }, (_, i) => all.slice(i * finishBatchSize, (i + 1) * finishBatchSize)),
+        finish,
+        { discard: true }
+      )
+    })
+    yield* Effect.addFinalizer(() => flushAll)
+    yield* Queue.takeBetween(completions, 1, finishBatchSize).pipe(
+      Effect.flatMap((chunk) => finish(Array.from(chunk))),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    const fail = (job: JobDescription, error: JobError) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const recorded = yield* store.claimed.fail(job.id, processId, JobError.encodeJson(error), now).pipe(
+          Effect.retry(writeRetry)
+        )
+        if (recorded) yield* events.publish(JobEvent.Finished({ job, processId, outcome: "failed", error }))
+        else yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its failure was not recorded`)
+      }).pipe(
+        Effect.catchAll((e) => Effect.logError(`steady-queue: could not record the failure of job ${job.id}`, e)),
+        Effect.uninterruptible
+      )
+
+    const perform = (row: JobRow) =>
+      Effect.gen(function*() {
+        const job = describe(row)
+        yield* events.publish(JobEvent.Started({ job, processId }))
+        const handler = registry.get(row.task_name)
+        const exit = handler === undefined
+          ? Exit.fail(new UnknownTaskError({ taskName: row.task_name, message: `no handler is registered for task "${row.task_name}"` }))
+          : yield* Effect.exit(handler.run(row.arguments, job))
+        // Reaching here with an interruption means the handler interrupted itself: that is a failure too.
+        // (When the worker interrupts the job, this fiber stops before this line and the claim is released.)
+        if (Exit.isSuccess(exit)) yield* Queue.offer(completions, job)
+        else yield* fail(job, JobError.fromCause(exit.cause))
+      })
+
+    // Job fibers; `inFlight` is only raised by the poll loop, so reading it there never over-claims.
+    const jobs = yield* FiberSet.make<void>()
+    let inFlight = 0
+    const slotFreed = yield* Queue.sliding<void>(1)
+    const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
+
+    const poll = (limit: number) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const paused = yield* store.queues.paused
+        const selection = yield* QueueSelector.resolve(parsed, paused, store.queues.readyQueueNames)
+        if (selection._tag === "All") return yield* store.claim(undefined, limit, processId, now)
+        const claimed: Array<JobRow> = []
+        for (const name of selection.names) {
+          if (claimed.length >= limit) break
+          claimed.push(...(yield* store.claim(name, limit - claimed.length, processId, now)))
+        }
+        return claimed
+      })
+
+    const idle = Effect.raceFirst(Queue.take(wakeups), Effect.sleep(pollingInterval))
+
+    const loop = Effect.gen(function*() {
+      while (true) {
+        const free = threads - inFlight
+        if (free <= 0) {
+          yield* Queue.take(slotFreed)
+          continue
+        }
+        const claimed = yield* poll(free).pipe(
+          Effect.catchAll((e) => Effect.as(Effect.logWarning("steady-queue: polling failed", e), [] as ReadonlyArray<JobRow>))
+        )
+        for (const row of claimed) {
+          inFlight++
+          yield* FiberSet.run(jobs, perform(row).pipe(
+            Effect.ensuring(Effect.suspend(() => {
+              inFlight--
+              return Queue.offer(slotFreed, undefined)
+            }))
+          ))
+        }
+        if (claimed.length < free) yield* idle
+      }
+    })
+    const poller = yield* Effect.forkDaemon(loop)
+
+    const shutdownTimeout = options.shutdownTimeout ?? defaults.shutdownTimeout
+    // Added last, so it runs first: stop polling, then let running jobs finish within the shutdown timeout.
+    // The FiberSet's own finalizer interrupts what is left; the claims of those go back to ready.
+    yield* Effect.addFinalizer(() =>
+      Fiber.interrupt(poller).pipe(
+        Effect.zipRight(FiberSet.awaitEmpty(jobs).pipe(Effect.interruptible, Effect.timeoutOption(shutdownTimeout)))
+      )
+    )
+    return processId
+  })

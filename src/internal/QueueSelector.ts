@@ -1,0 +1,60 @@
+/**
+ * Which queues a worker polls, in which order, as the seeds describe: `*` for all, exact names in the order
+ * given, `prefix*` expanded to the queues with ready jobs that start with it; paused queues left out.
+ */
+import type { SqlError } from "@effect/sql"
+import { Effect } from "effect"
+
+type Entry = { readonly _tag: "Exact"; readonly name: string } | { readonly _tag: "Prefix"; readonly prefix: string }
+
+export type Selection =
+  | { readonly _tag: "All" }
+  | { readonly _tag: "List"; readonly names: ReadonlyArray<string> }
+
+export interface ParsedQueues {
+  readonly all: boolean
+  readonly entries: ReadonlyArray<Entry>
+  /** Names with a `*` anywhere but at the end: ignored, as in Solid Queue. */
+  readonly ignored: ReadonlyArray<string>
+}
+
+export const parse = (queues: ReadonlyArray<string>): ParsedQueues => {
+  const entries: Array<Entry> = []
+  const ignored: Array<string> = []
+  let all = false
+  for (const raw of queues) {
+    const q = raw.trim()
+    if (q === "*") all = true
+    else if (q.length === 0 || q.slice(0, -1).includes("*")) ignored.push(raw)
+    else if (q.endsWith("*")) entries.push({ _tag: "Prefix", prefix: q.slice(0, -1) })
+    else entries.push({ _tag: "Exact", name: q })
+  }
+  return { all, entries, ignored }
+}
+
+/** Resolves the selection for one poll; `readyQueueNames` is only asked when a prefix or a pause needs it. */
+export const resolve = (
+  parsed: ParsedQueues,
+  paused: ReadonlyArray<string>,
+  readyQueueNames: (prefix: string | undefined) => Effect.Effect<ReadonlyArray<string>, SqlError.SqlError>
+): Effect.Effect<Selection, SqlError.SqlError> =>
+  Effect.gen(function*() {
+    const pausedSet = new Set(paused)
+    if (parsed.all) {
+      if (pausedSet.size === 0) return { _tag: "All" } as const
+      const names = yield* readyQueueNames(undefined)
+      return { _tag: "List", names: names.filter((n) => !pausedSet.has(n)) } as const
+    }
+    const names: Array<string> = []
+    const seen = new Set<string>()
+    for (const entry of parsed.entries) {
+      const expanded = entry._tag === "Exact" ? [entry.name] : yield* readyQueueNames(entry.prefix)
+      for (const name of expanded) {
+        if (!seen.has(name) && !pausedSet.has(name)) {
+          seen.add(name)
+          names.push(name)
+        }
+      }
+    }
+    return { _tag: "List", names } as const
+  })

@@ -1,0 +1,82 @@
+/**
+ * Claiming ready jobs for a worker: the two polling queries of the seeds, each moving the rows it picks from
+ * ready to claimed in one transaction, so two workers can never claim the same job.
+ */
+import type { SqlClient, SqlError } from "@effect/sql"
+import { Effect } from "effect"
+import type { DialectInfo } from "./dialect.js"
+import { decodeIdRows, decodeJobIdRows, decodeJobRows, type JobRow } from "./rows.js"
+
+export type Claim = (
+  queue: string | undefined,
+  limit: number,
+  processId: number,
+  now: number
+) => Effect.Effect<ReadonlyArray<JobRow>, SqlError.SqlError>
+
+export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim => {
+  // `undefined` is the all-queues query; a name is the single-queue one. Both are served by an index.
+  const where = (queue: string | undefined) => (queue === undefined ? sql`` : sql`WHERE queue_name = ${queue}`)
+  const limitOf = (n: number) => sql.literal(String(Math.max(0, Math.trunc(n))))
+  const order = sql.literal("ORDER BY priority DESC, job_id ASC")
+
+  const selectJobs = (ids: ReadonlyArray<number>) =>
+    ids.length === 0
+      ? Effect.succeed([] as ReadonlyArray<JobRow>)
+      : sql`SELECT id, public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at, created_at
+            FROM steady_queue_jobs WHERE ${sql.in("id", ids)} ORDER BY priority DESC, id ASC`.pipe(
+        Effect.map(decodeJobRows)
+      )
+
+  const insertClaims = (jobIds: ReadonlyArray<number>, processId: number, now: number) =>
+    sql`INSERT INTO steady_queue_claimed_executions ${
+      sql.insert(jobIds.map((job_id) => ({ job_id, process_id: processId, created_at: now })))
+    }`.unprepared
+
+  switch (info.dialect) {
+    case "pg":
+      // One round trip: lock, move and read back in a single statement.
+      return (queue, limit, processId, now) =>
+        sql`WITH picked AS (
+              SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
+              ${order} LIMIT ${limitOf(limit)} FOR UPDATE SKIP LOCKED
+            ), moved AS (
+              DELETE FROM steady_queue_ready_executions r USING picked WHERE r.id = picked.id RETURNING r.job_id
+            ), claimed AS (
+              INSERT INTO steady_queue_claimed_executions (job_id, process_id, created_at)
+              SELECT job_id, ${processId}, ${now} FROM moved RETURNING job_id
+            )
+            SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
+                   j.scheduled_at, j.created_at
+            FROM steady_queue_jobs j JOIN claimed c ON c.job_id = j.id
+            ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.map(decodeJobRows))
+    case "sqlite":
+      // No row locks in SQLite: the DELETE itself takes the write lock, so it must be the first statement.
+      return (queue, limit, processId, now) =>
+        sql.withTransaction(Effect.gen(function*() {
+          const moved = decodeJobIdRows(
+            yield* sql`DELETE FROM steady_queue_ready_executions WHERE id IN (
+                         SELECT id FROM steady_queue_ready_executions ${where(queue)} ${order} LIMIT ${limitOf(limit)}
+                       ) RETURNING job_id`
+          )
+          if (moved.length === 0) return []
+          const ids = moved.map((r) => r.job_id)
+          yield* insertClaims(ids, processId, now)
+          return yield* selectJobs(ids)
+        }))
+    case "mysql":
+      return (queue, limit, processId, now) =>
+        sql.withTransaction(Effect.gen(function*() {
+          const picked = yield* sql<{ readonly id: unknown; readonly job_id: unknown }>`
+            SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
+            ${order} LIMIT ${limitOf(limit)} FOR UPDATE SKIP LOCKED`
+          if (picked.length === 0) return [] as ReadonlyArray<number>
+          const rowIds = decodeIdRows(picked).map((r) => r.id)
+          const jobIds = decodeJobIdRows(picked).map((r) => r.job_id)
+          yield* insertClaims(jobIds, processId, now)
+          // By primary key, in one statement: the pattern that keeps InnoDB free of deadlocks here.
+          yield* sql`DELETE FROM steady_queue_ready_executions WHERE ${sql.in("id", rowIds)}`.unprepared
+          return jobIds
+        })).pipe(Effect.flatMap(selectJobs))
+  }
+}

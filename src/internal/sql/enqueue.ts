@@ -1,0 +1,96 @@
+/**
+ * Writing new jobs: one multi-row INSERT per table per batch, inside the caller's transaction when there is one.
+ */
+import type { SqlClient, SqlError } from "@effect/sql"
+import { Effect } from "effect"
+import type { DialectInfo } from "./dialect.js"
+import { decodeInsertedJobRows } from "./rows.js"
+
+export interface NewJob {
+  readonly publicId: string
+  readonly queueName: string
+  readonly taskName: string
+  readonly arguments: string
+  readonly priority: number
+  readonly scheduledAt: number
+  readonly concurrencyKey: string | null
+}
+
+export interface InsertedJob extends NewJob {
+  readonly id: number
+}
+
+/** Rows per INSERT: 12 parameters a job keeps every dialect far below its bound-parameter limit. */
+export const insertBatchSize = 1000
+
+export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+  const jobRow = (job: NewJob, now: number) => ({
+    public_id: job.publicId,
+    queue_name: job.queueName,
+    task_name: job.taskName,
+    arguments: job.arguments,
+    priority: job.priority,
+    attempts: 0,
+    scheduled_at: job.scheduledAt,
+    concurrency_key: job.concurrencyKey,
+    created_at: now,
+    updated_at: now
+  })
+
+  const insertReturningIds = (rows: ReadonlyArray<Record<string, unknown>>) =>
+    info.insertReturning
+      ? sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)} RETURNING id, public_id`.pipe(
+        Effect.map(decodeInsertedJobRows)
+      )
+      : // MySQL: no RETURNING, and auto-increment ids of one INSERT need not be consecutive; read them back.
+        sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)}`.unprepared.pipe(
+          Effect.zipRight(
+            sql`SELECT id, public_id FROM steady_queue_jobs WHERE ${sql.in("public_id", rows.map((r) => r.public_id))}`
+              .unprepared
+          ),
+          Effect.map(decodeInsertedJobRows)
+        )
+
+  /** Inserts job rows and returns them with their ids, in the order given. */
+  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
+    Effect.gen(function*() {
+      const out: Array<InsertedJob> = []
+      for (let start = 0; start < jobs.length; start += insertBatchSize) {
+        const batch = jobs.slice(start, start + insertBatchSize)
+        const rows = yield* insertReturningIds(batch.map((job) => jobRow(job, now)))
+        const ids = new Map(rows.map((r) => [r.public_id, r.id]))
+        for (const job of batch) out.push({ ...job, id: ids.get(job.publicId)! })
+      }
+      return out
+    })
+}
+
+/** Execution rows (ready or scheduled) for jobs already inserted. */
+export const makeInsertExecutions = (sql: SqlClient.SqlClient) => ({
+  ready: (jobs: ReadonlyArray<InsertedJob>, now: number) =>
+    batched(jobs, (batch) =>
+      sql`INSERT INTO steady_queue_ready_executions ${
+        sql.insert(batch.map((j) => ({ job_id: j.id, queue_name: j.queueName, priority: j.priority, created_at: now })))
+      }`.unprepared),
+  scheduled: (jobs: ReadonlyArray<InsertedJob>, now: number) =>
+    batched(jobs, (batch) =>
+      sql`INSERT INTO steady_queue_scheduled_executions ${
+        sql.insert(batch.map((j) => ({
+          job_id: j.id,
+          queue_name: j.queueName,
+          priority: j.priority,
+          scheduled_at: j.scheduledAt,
+          created_at: now
+        })))
+      }`.unprepared)
+})
+
+const batched = <A, E>(
+  items: ReadonlyArray<A>,
+  write: (batch: ReadonlyArray<A>) => Effect.Effect<unknown, E>
+): Effect.Effect<void, E> =>
+  Effect.gen(function*() {
+    for (let start = 0; start < items.length; start += insertBatchSize) {
+      yield* write(items.slice(start, start + insertBatchSize))
+    }
+  })

@@ -1,0 +1,62 @@
+/**
+ * Reading jobs for operators: one job with its state, and lists of failed jobs.
+ */
+import type { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import { DbInt, DbNullableInt } from "./rows.js"
+
+export const JobStates = ["scheduled", "ready", "claimed", "blocked", "failed", "finished"] as const
+export type JobStateName = typeof JobStates[number]
+
+const JobWithStateRow = Schema.Struct({
+  id: DbInt,
+  public_id: Schema.String,
+  queue_name: Schema.String,
+  task_name: Schema.String,
+  arguments: Schema.String,
+  priority: DbInt,
+  attempts: DbInt,
+  scheduled_at: DbInt,
+  finished_at: DbNullableInt,
+  concurrency_key: Schema.NullOr(Schema.String),
+  created_at: DbInt,
+  updated_at: DbInt,
+  state: Schema.NullOr(Schema.Literal(...JobStates)),
+  error: Schema.NullOr(Schema.String),
+  process_id: DbNullableInt
+})
+export type JobWithStateRow = typeof JobWithStateRow.Type
+const decode = Schema.decodeUnknownSync(Schema.Array(JobWithStateRow))
+
+export const makeJobs = (sql: SqlClient.SqlClient) => {
+  const select = (where: ReturnType<typeof sql.and>) =>
+    sql`SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts, j.scheduled_at,
+               j.finished_at, j.concurrency_key, j.created_at, j.updated_at,
+               CASE WHEN c.id IS NOT NULL THEN 'claimed'
+                    WHEN f.id IS NOT NULL THEN 'failed'
+                    WHEN r.id IS NOT NULL THEN 'ready'
+                    WHEN s.id IS NOT NULL THEN 'scheduled'
+                    WHEN b.id IS NOT NULL THEN 'blocked'
+                    WHEN j.finished_at IS NOT NULL THEN 'finished' END AS state,
+               f.error AS error, c.process_id AS process_id
+        FROM steady_queue_jobs j
+        LEFT JOIN steady_queue_claimed_executions c ON c.job_id = j.id
+        LEFT JOIN steady_queue_failed_executions f ON f.job_id = j.id
+        LEFT JOIN steady_queue_ready_executions r ON r.job_id = j.id
+        LEFT JOIN steady_queue_scheduled_executions s ON s.job_id = j.id
+        LEFT JOIN steady_queue_blocked_executions b ON b.job_id = j.id
+        WHERE ${where}`.pipe(Effect.map(decode))
+
+  return {
+    find: (id: number) =>
+      select(sql.and([sql`j.id = ${id}`])).pipe(Effect.map((rows) => Option.fromNullable(rows[0]))),
+    findMany: (ids: ReadonlyArray<number>) =>
+      ids.length === 0 ? Effect.succeed([]) : select(sql.and([sql.in("j.id", ids)])),
+    /** Failed jobs, oldest failure first, keyset-paginated by job id. */
+    failed: (limit: number, afterJobId: number) =>
+      sql`SELECT job_id FROM steady_queue_failed_executions WHERE job_id > ${afterJobId}
+          ORDER BY job_id ASC LIMIT ${sql.literal(String(Math.max(1, Math.trunc(limit))))}`.pipe(
+        Effect.map((rows) => rows.map((r) => Number((r as { job_id: unknown }).job_id)))
+      )
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Rows as the drivers hand them back, normalised here and nowhere else: PostgreSQL returns BIGINT as a string,
+ * MySQL as a number or a string, SQLite as a number; booleans come back as 0/1 from MySQL and SQLite.
+ */
+import { Schema } from "effect"
+
+export const DbInt = Schema.Union(Schema.Number, Schema.NumberFromString)
+export const DbNullableInt = Schema.NullOr(DbInt)
+
+export const JobRow = Schema.Struct({
+  id: DbInt,
+  public_id: Schema.String,
+  queue_name: Schema.String,
+  task_name: Schema.String,
+  arguments: Schema.String,
+  priority: DbInt,
+  attempts: DbInt,
+  scheduled_at: DbInt,
+  created_at: DbInt
+})
+export type JobRow = typeof JobRow.Type
+export const decodeJobRows = Schema.decodeUnknownSync(Schema.Array(JobRow))
+
+export const IdRow = Schema.Struct({ id: DbInt })
+export const decodeIdRows = Schema.decodeUnknownSync(Schema.Array(IdRow))
+
+export const JobIdRow = Schema.Struct({ job_id: DbInt })
+export const decodeJobIdRows = Schema.decodeUnknownSync(Schema.Array(JobIdRow))
+
+export const InsertedJobRow = Schema.Struct({ id: DbInt, public_id: Schema.String })
+export const decodeInsertedJobRows = Schema.decodeUnknownSync(Schema.Array(InsertedJobRow))
+
+/** The columns every statement selects when it hands jobs to a worker or an operator. */
+export const jobColumns = ["id", "public_id", "queue_name", "task_name", "arguments", "priority", "attempts", "scheduled_at", "created_at"] as const
+
+/** `affectedRows` (MySQL) or `changes` (SQLite) from a driver's raw result. */
+export const affectedRows = (raw: unknown): number => {
+  if (raw !== null && typeof raw === "object") {
+    const r = raw as { readonly affectedRows?: unknown; readonly changes?: unknown; readonly rowCount?: unknown }
+    const n = r.affectedRows ?? r.changes ?? r.rowCount
+    if (typeof n === "number") return n
+    if (typeof n === "bigint") return Number(n)
+  }
+  return 0
+}

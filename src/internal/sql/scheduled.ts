@@ -1,0 +1,43 @@
+/**
+ * Dispatching: due scheduled executions become ready, a batch at a time, skipping rows another dispatcher holds.
+ */
+import type { SqlClient, SqlError } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import type { DialectInfo } from "./dialect.js"
+import { DbInt } from "./rows.js"
+
+const DueRow = Schema.Struct({ id: DbInt, job_id: DbInt, queue_name: Schema.String, priority: DbInt })
+const decodeDue = Schema.decodeUnknownSync(Schema.Array(DueRow))
+export type DueExecution = typeof DueRow.Type
+
+export const makeDispatchScheduled = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+  const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
+  const order = sql.literal("ORDER BY scheduled_at ASC, priority DESC, job_id ASC")
+
+  const lockDue = (batchSize: number, now: number): Effect.Effect<ReadonlyArray<DueExecution>, SqlError.SqlError> =>
+    info.dialect === "sqlite"
+      ? // The write comes first so the transaction holds SQLite's write lock from its first statement.
+        sql`DELETE FROM steady_queue_scheduled_executions WHERE id IN (
+              SELECT id FROM steady_queue_scheduled_executions WHERE scheduled_at <= ${now} ${order} LIMIT ${limitOf(batchSize)}
+            ) RETURNING id, job_id, queue_name, priority`.pipe(Effect.map(decodeDue))
+      : sql`SELECT id, job_id, queue_name, priority FROM steady_queue_scheduled_executions
+            WHERE scheduled_at <= ${now} ${order} LIMIT ${limitOf(batchSize)} FOR UPDATE SKIP LOCKED`.pipe(
+          Effect.tap((rows) =>
+            rows.length === 0 ? Effect.void : sql`DELETE FROM steady_queue_scheduled_executions
+              WHERE ${sql.in("id", decodeDue(rows).map((r) => r.id))}`.unprepared
+          ),
+          Effect.map(decodeDue)
+        )
+
+  /** Moves up to `batchSize` due jobs to ready; returns them (so the caller knows whether to go again). */
+  return (batchSize: number, now: number) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const due = yield* lockDue(batchSize, now)
+      if (due.length > 0) {
+        yield* sql`INSERT INTO steady_queue_ready_executions ${
+          sql.insert(due.map((d) => ({ job_id: d.job_id, queue_name: d.queue_name, priority: d.priority, created_at: now })))
+        }`.unprepared
+      }
+      return due
+    }))
+}
