@@ -2,7 +2,7 @@
  * Turning job requests into rows: every request is validated and encoded before anything is written, so a
  * bad one fails the whole enqueue with a typed error and no partial write.
  */
-import { Duration, Effect, Either } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
 import { InvalidJobOptionsError, type PayloadEncodeError } from "../Errors.js"
 import type { JobRequest } from "../JobClient.js"
 import type { NewJob } from "./sql/enqueue.js"
@@ -33,8 +33,9 @@ const scheduledAt = (request: JobRequest, now: number): Either.Either<number, In
     return Number.isFinite(t) ? Either.right(t) : Either.left(invalid(request, "runAt", "runAt is not a valid date"))
   }
   if (delay !== undefined) {
-    const d = Duration.decodeUnknown(delay)
-    if (d._tag === "None" || !Duration.isFinite(d.value) || Duration.toMillis(d.value) < 0) {
+    // Duration clamps negative numbers to zero; a negative delay is a mistake, not "now".
+    const d = typeof delay === "number" && delay < 0 ? Option.none() : Duration.decodeUnknown(delay)
+    if (Option.isNone(d) || !Duration.isFinite(d.value)) {
       return Either.left(invalid(request, "delay", "delay must be a finite, non-negative duration"))
     }
     return Either.right(now + Math.ceil(Duration.toMillis(d.value)))

@@ -1,0 +1,166 @@
+import { assert, layer } from "@effect/vitest"
+import { Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
+import { Dispatcher, JobClient } from "../../src/index.js"
+import { type DialectName, reset, suiteLayer } from "../support/databases.js"
+import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
+
+/** Enqueues `[label, queue, priority]` jobs, then runs one single-thread worker over `queues` until `expect` ran. */
+const runOrder = (
+  jobs: ReadonlyArray<readonly [label: string, queue: string, priority: number]>,
+  queues: ReadonlyArray<string>,
+  expected: number
+) =>
+  Effect.gen(function*() {
+    yield* reset
+    const ran: Array<string> = []
+    yield* handlers(probeHandler(ran))
+    yield* JobClient.enqueueAll(jobs.map(([label, queue, priority]) => Probe.job({ label }, { queue, priority })))
+    const sub = yield* subscribe
+    yield* startWorker({ queues, threads: 1 })
+    yield* awaitFinished(sub, expected)
+    return ran
+  }).pipe(Effect.scoped)
+
+export const workerSuite = (dialect: DialectName) =>
+  layer(suiteLayer(dialect), { timeout: "60 seconds" })("worker", (it) => {
+    it.effect("runs higher priorities first within a queue, in enqueue order for equal priority", () =>
+      Effect.gen(function*() {
+        const ran = yield* runOrder([["a", "q", 0], ["b", "q", 10], ["c", "q", -5], ["d", "q", 10], ["e", "q", 100]], ["*"], 5)
+        assert.deepStrictEqual(ran, ["e", "b", "d", "a", "c"])
+      }))
+
+    it.effect("queue order beats priority across queues", () =>
+      Effect.gen(function*() {
+        const ran = yield* runOrder(
+          [["bg-high", "background", 100], ["rt-low", "real_time", -100], ["rt-mid", "real_time", 0]],
+          ["real_time", "background"],
+          3
+        )
+        assert.deepStrictEqual(ran, ["rt-mid", "rt-low", "bg-high"])
+      }))
+
+    it.effect("exact names only take their own queues", () =>
+      Effect.gen(function*() {
+        const ran = yield* runOrder([["x", "other", 0], ["y", "mine", 0]], ["mine"], 1)
+        assert.deepStrictEqual(ran, ["y"])
+        assert.strictEqual(yield* count("steady_queue_ready_executions"), 1)
+      }))
+
+    it.effect("prefix* matches queues by prefix, combined with exact names in order, invalid names ignored", () =>
+      Effect.gen(function*() {
+        const ran = yield* runOrder(
+          [["s1", "staging_b", 50], ["bg", "background", 100], ["s2", "staging_a", 0], ["p", "prod", 0], ["w", "x_staging", 0]],
+          ["staging*", "background", "*_staging"],
+          3
+        )
+        // Prefix-matched queues in name order, each drained before the next, then the exact name.
+        assert.deepStrictEqual(ran, ["s2", "s1", "bg"])
+        assert.strictEqual(yield* count("steady_queue_ready_executions"), 2)
+      }))
+
+    it.effect("'*' takes every queue by priority", () =>
+      Effect.gen(function*() {
+        const ran = yield* runOrder([["a", "one", 1], ["b", "two", 2], ["c", "three", 3]], ["*"], 3)
+        assert.deepStrictEqual(ran, ["c", "b", "a"])
+      }))
+
+    it.effect("paused queues are not polled until resumed, with '*', exact and prefix selectors", () =>
+      Effect.gen(function*() {
+        for (const queues of [["*"], ["paused_q", "open_q"], ["paused*", "open*"]]) {
+          yield* reset
+          const ran: Array<string> = []
+          yield* Effect.scoped(Effect.gen(function*() {
+            yield* handlers(probeHandler(ran))
+            yield* JobClient.pause("paused_q")
+            yield* JobClient.pause("paused_q") // pausing twice is harmless
+            assert.deepStrictEqual(yield* Effect.flatMap(JobClient.JobClient, (c) => c.pausedQueues), ["paused_q"])
+            yield* Probe.enqueue({ label: "p" }, { queue: "paused_q", priority: 100 })
+            yield* Probe.enqueue({ label: "o" }, { queue: "open_q" })
+            const sub = yield* subscribe
+            yield* startWorker({ queues, threads: 2 })
+            yield* awaitFinished(sub, 1)
+            assert.deepStrictEqual(ran, ["o"])
+            // Several polls later the paused job is still ready.
+            yield* TestClock.adjust("1 second")
+            const queuesInfo = yield* Effect.flatMap(JobClient.JobClient, (c) => c.queues)
+            assert.deepStrictEqual(queuesInfo, [{ name: "paused_q", size: 1, paused: true }])
+            yield* JobClient.resume("paused_q")
+            yield* awaitFinished(sub, 1)
+            assert.deepStrictEqual(ran, ["o", "p"])
+          }))
+        }
+      }))
+
+    it.effect("threads bound the jobs in flight", () =>
+      Effect.gen(function*() {
+        yield* reset
+        let running = 0
+        let peak = 0
+        const gate = yield* Deferred.make<void>()
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran, () =>
+          Effect.gen(function*() {
+            running++
+            peak = Math.max(peak, running)
+            yield* Deferred.await(gate)
+            running--
+          })))
+        yield* JobClient.enqueueAll(Array.from({ length: 10 }, (_, i) => Probe.job({ label: `${i}` })))
+        const sub = yield* subscribe
+        yield* startWorker({ threads: 3 })
+        // Wait until three jobs are running, let the clock run through many polls, and check nobody else started.
+        while (ran.length < 3) yield* Effect.yieldNow()
+        yield* TestClock.adjust("2 seconds")
+        assert.strictEqual(ran.length, 3)
+        assert.strictEqual(yield* count("steady_queue_claimed_executions"), 3)
+        yield* Deferred.succeed(gate, undefined)
+        yield* awaitFinished(sub, 10)
+        assert.strictEqual(peak, 3)
+        assert.strictEqual(yield* count("steady_queue_jobs", "finished_at IS NOT NULL"), 10)
+      }).pipe(Effect.scoped))
+
+    it.effect("the dispatcher moves due scheduled jobs to ready in batches", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran))
+        yield* JobClient.enqueueAll([
+          ...Array.from({ length: 7 }, (_, i) => Probe.job({ label: `soon${i}` }, { delay: "1 minute" })),
+          Probe.job({ label: "later" }, { delay: "1 hour" })
+        ])
+        const sub = yield* subscribe
+        yield* Dispatcher.start({ batchSize: 3, pollingInterval: "1 second" })
+        // The dispatcher wakes local workers when it makes jobs ready; a long poll keeps the clock steps cheap.
+        yield* startWorker({ threads: 4, pollingInterval: "1 hour" })
+        yield* TestClock.adjust("30 seconds")
+        assert.strictEqual(yield* count("steady_queue_scheduled_executions"), 8)
+        yield* advanceUntil(awaitFinished(sub, 7))
+        assert.strictEqual(ran.filter((l) => l.startsWith("soon")).length, 7)
+        assert.strictEqual(yield* count("steady_queue_scheduled_executions"), 1)
+        yield* advanceUntil(awaitFinished(sub, 1), "5 minutes")
+        assert.include(ran, "later")
+      }).pipe(Effect.scoped))
+
+    it.effect("shutdown lets running jobs finish within the timeout, then releases the rest back to ready", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const quickGate = yield* Deferred.make<void>()
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran, (label) => label === "quick" ? Deferred.await(quickGate) : Effect.never))
+        const quick = yield* Probe.enqueue({ label: "quick" })
+        const stuck = yield* Probe.enqueue({ label: "stuck" })
+        const scope = yield* Scope.make()
+        const workerId = yield* Scope.extend(startWorker({ threads: 2, shutdownTimeout: "10 seconds" }), scope)
+        while (ran.length < 2) yield* Effect.yieldNow()
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* TestClock.adjust("1 second")
+        yield* Deferred.succeed(quickGate, undefined) // finishes during the grace period
+        yield* TestClock.adjust("10 seconds")
+        yield* closing.await
+        const state = (id: number) => Effect.map(JobClient.find(id), Option.map((j) => j.state))
+        assert.deepStrictEqual(yield* state(quick.id), Option.some("finished" as const))
+        assert.deepStrictEqual(yield* state(stuck.id), Option.some("ready" as const))
+        assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
+        assert.strictEqual(yield* count("steady_queue_processes", `id = ${workerId}`), 0)
+      }).pipe(Effect.scoped))
+  })

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: a worker per dialect file is plenty, and keeps the process races honest.
+    maxWorkers: 3,
+    minWorkers: 1
+  }
+})
