@@ -1,9 +1,13 @@
 import { describe } from "vitest"
 import { isAvailable } from "./support/databases.js"
 import { enqueueSuite } from "./suites/enqueue.js"
+import { failuresSuite } from "./suites/failures.js"
+import { lifecycleSuite } from "./suites/lifecycle.js"
 import { workerSuite } from "./suites/worker.js"
 
 describe.skipIf(!(await isAvailable("pg")))("pg", () => {
   enqueueSuite("pg")
   workerSuite("pg")
+  failuresSuite("pg")
+  lifecycleSuite("pg")
 })

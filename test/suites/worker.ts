@@ -129,15 +129,15 @@ export const workerSuite = (dialect: DialectName) =>
           Probe.job({ label: "later" }, { delay: "1 hour" })
         ])
         const sub = yield* subscribe
-        yield* Dispatcher.start({ batchSize: 3, pollingInterval: "1 second" })
+        yield* Dispatcher.start({ batchSize: 3, pollingInterval: "10 seconds" })
         // The dispatcher wakes local workers when it makes jobs ready; a long poll keeps the clock steps cheap.
         yield* startWorker({ threads: 4, pollingInterval: "1 hour" })
         yield* TestClock.adjust("30 seconds")
         assert.strictEqual(yield* count("steady_queue_scheduled_executions"), 8)
-        yield* advanceUntil(awaitFinished(sub, 7))
+        yield* advanceUntil(awaitFinished(sub, 7), "10 seconds")
         assert.strictEqual(ran.filter((l) => l.startsWith("soon")).length, 7)
         assert.strictEqual(yield* count("steady_queue_scheduled_executions"), 1)
-        yield* advanceUntil(awaitFinished(sub, 1), "5 minutes")
+        yield* advanceUntil(awaitFinished(sub, 1), "10 minutes")
         assert.include(ran, "later")
       }).pipe(Effect.scoped))
 

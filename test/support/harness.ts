@@ -64,3 +64,13 @@ export const advanceUntil = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Dura
     )
     return yield* Effect.ensuring(effect, Fiber.interrupt(driver))
   })
+
+/** Polls `condition` in real time (up to ~10 s) for effects that happen off the test's fiber. */
+export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 2000; i++) {
+      if (yield* condition) return
+      yield* TestServices.provideLive(Effect.sleep("5 millis"))
+    }
+    return yield* Effect.dieMessage("condition not met in time")
+  })

@@ -1,0 +1,141 @@
+import { assert, layer } from "@effect/vitest"
+import { Deferred, Effect, Either, Option, Schema } from "effect"
+import { CurrentJob, JobClient, Task } from "../../src/index.js"
+import { type DialectName, reset, suiteLayer } from "../support/databases.js"
+import { awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
+
+class ChargeDeclined extends Schema.TaggedError<ChargeDeclined>()("ChargeDeclined", { message: Schema.String }) {}
+
+const Charge = Task.make("Charge", { payload: Schema.Struct({ cents: Schema.Number }) })
+/** The same task name with a newer schema that old payloads no longer satisfy. */
+const ChargeV2 = Task.make("Charge", { payload: Schema.Struct({ amount: Schema.BigInt }) })
+const Orphan = Task.make("NobodyHandlesThis", { payload: Schema.Struct({}) })
+
+const stateOf = (id: number) => Effect.map(JobClient.find(id), Option.map((j) => j.state))
+const errorOf = (id: number) =>
+  Effect.map(JobClient.find(id), (job) => Option.getOrThrow(Option.flatMap(job, (j) => j.error)))
+
+export const failuresSuite = (dialect: DialectName) =>
+  layer(suiteLayer(dialect), { timeout: "60 seconds" })("failures", (it) => {
+    it.scoped("a handler's typed failure, a defect and a thrown exception each become a failed execution", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* handlers(Charge.toLayer(({ cents }) =>
+          cents === 1
+            ? Effect.fail(new ChargeDeclined({ message: "card declined" }))
+            : cents === 2
+            ? Effect.die(new RangeError("cents out of range"))
+            : Effect.sync(() => {
+              throw new TypeError("boom in sync code")
+            })
+        ))
+        const sub = yield* subscribe
+        const [typed, defect, thrown] = yield* JobClient.enqueueAll([1, 2, 3].map((cents) => Charge.job({ cents })))
+        yield* startWorker({ threads: 3 })
+        const finished = yield* awaitFinished(sub, 3)
+        assert.isTrue(finished.every((e) => e.outcome === "failed"))
+        const e1 = yield* errorOf(typed.id)
+        assert.strictEqual(e1.tag, "ChargeDeclined")
+        assert.strictEqual(e1.message, "card declined")
+        assert.include(e1.stack ?? "", "ChargeDeclined")
+        const e2 = yield* errorOf(defect.id)
+        assert.strictEqual(e2.tag, "RangeError")
+        assert.strictEqual(e2.message, "cents out of range")
+        assert.include(e2.stack ?? "", "failures.ts")
+        const e3 = yield* errorOf(thrown.id)
+        assert.strictEqual(e3.tag, "TypeError")
+        assert.strictEqual(e3.message, "boom in sync code")
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 3)
+        assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
+      }))
+
+    it.scoped("an unknown task name and a payload that no longer decodes fail with their own typed errors", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* handlers(ChargeV2.toLayer(() => Effect.void))
+        const sub = yield* subscribe
+        const old = yield* Charge.enqueue({ cents: 5 })
+        const orphan = yield* Orphan.enqueue({})
+        yield* startWorker({ threads: 2 })
+        yield* awaitFinished(sub, 2)
+        const decodeError = yield* errorOf(old.id)
+        assert.strictEqual(decodeError.tag, "PayloadDecodeError")
+        assert.include(decodeError.message, "amount")
+        const unknown = yield* errorOf(orphan.id)
+        assert.strictEqual(unknown.tag, "UnknownTaskError")
+        assert.include(unknown.message, "NobodyHandlesThis")
+      }))
+
+    it.scoped("retry one, many and all failed jobs: back to ready, run again, attempts counted", () =>
+      Effect.gen(function*() {
+        yield* reset
+        let failing = true
+        const attempts: Array<number> = []
+        yield* handlers(Probe.toLayer(() =>
+          Effect.gen(function*() {
+            attempts.push((yield* CurrentJob.CurrentJob).attempts)
+            if (failing) return yield* Effect.fail("not yet")
+          })
+        ))
+        const sub = yield* subscribe
+        const jobs = yield* JobClient.enqueueAll(Array.from({ length: 6 }, (_, i) => Probe.job({ label: `${i}` })))
+        const ids = jobs.map((j) => j.id)
+        yield* startWorker({ threads: 3 })
+        yield* awaitFinished(sub, 6)
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 6)
+        const failed = yield* Effect.flatMap(JobClient.JobClient, (c) => c.failedJobs({ limit: 4 }))
+        assert.deepStrictEqual(failed.map((j) => j.id), ids.slice(0, 4))
+        const next = yield* Effect.flatMap(JobClient.JobClient, (c) => c.failedJobs({ limit: 4, afterId: ids[3] }))
+        assert.deepStrictEqual(next.map((j) => j.id), ids.slice(4))
+
+        failing = false
+        yield* JobClient.retry(ids[0])
+        yield* awaitFinished(sub, 1)
+        assert.deepStrictEqual(yield* stateOf(ids[0]), Option.some("finished" as const))
+        assert.strictEqual(yield* JobClient.retryMany([ids[1], ids[2], ids[0]]), 2)
+        yield* awaitFinished(sub, 2)
+        assert.strictEqual(yield* JobClient.retryAllFailed, 3)
+        yield* awaitFinished(sub, 3)
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
+        assert.strictEqual(yield* count("steady_queue_jobs", "finished_at IS NOT NULL AND attempts = 1"), 6)
+        assert.deepStrictEqual(attempts.filter((a) => a === 1).length, 6)
+
+        const notFailed = yield* Effect.flip(JobClient.retry(ids[0]))
+        assert.strictEqual(notFailed._tag, "JobNotFailedError")
+        const missing = yield* Effect.flip(JobClient.retry(999_999))
+        assert.strictEqual(missing._tag, "JobNotFoundError")
+      }))
+
+    it.scoped("discard one, many and all failed jobs; a job in progress cannot be discarded", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const gate = yield* Deferred.make<void>()
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran, (label) => label === "busy" ? Deferred.await(gate) : Effect.fail("nope")))
+        const sub = yield* subscribe
+        const jobs = yield* JobClient.enqueueAll(Array.from({ length: 5 }, (_, i) => Probe.job({ label: `${i}` })))
+        const ids = jobs.map((j) => j.id)
+        yield* startWorker({ threads: 2 })
+        yield* awaitFinished(sub, 5)
+
+        yield* JobClient.discard(ids[0])
+        assert.isTrue(Option.isNone(yield* JobClient.find(ids[0])))
+        assert.strictEqual(yield* JobClient.discardMany([ids[1], ids[2]]), 2)
+        assert.strictEqual(yield* JobClient.discardAllFailed, 2)
+        assert.strictEqual(yield* count("steady_queue_jobs"), 0)
+        assert.strictEqual((yield* Effect.flip(JobClient.discard(ids[0])))._tag, "JobNotFoundError")
+
+        const busy = yield* Probe.enqueue({ label: "busy" })
+        const waiting = yield* Probe.enqueue({ label: "waiting" }, { delay: "1 hour" })
+        while (!ran.includes("busy")) yield* Effect.yieldNow()
+        assert.strictEqual((yield* Effect.flip(JobClient.discard(busy.id)))._tag, "JobInProgressError")
+        const many = yield* Effect.either(JobClient.discardMany([waiting.id, busy.id]))
+        assert.isTrue(Either.isLeft(many) && many.left._tag === "JobInProgressError")
+        assert.deepStrictEqual(yield* stateOf(waiting.id), Option.some("scheduled" as const))
+        // Scheduled and ready jobs can be discarded.
+        yield* JobClient.discard(waiting.id)
+        yield* Deferred.succeed(gate, undefined)
+        yield* awaitFinished(sub, 1)
+        assert.deepStrictEqual(yield* stateOf(busy.id), Option.some("finished" as const))
+      }))
+  })
