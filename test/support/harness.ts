@@ -9,7 +9,10 @@ import type { JobEvent } from "../../src/JobEvents.js"
 export const Probe = Task.make("Probe", { payload: Schema.Struct({ label: Schema.String }) })
 
 /** Registers a Probe handler that appends each label it runs to `ran`, then runs `also`. */
-export const probeHandler = (ran: Array<string>, also: (label: string) => Effect.Effect<void> = () => Effect.void) =>
+export const probeHandler = <E = never>(
+  ran: Array<string>,
+  also: (label: string) => Effect.Effect<void, E> = () => Effect.void
+) =>
   Probe.toLayer(({ label }) => Effect.sync(() => ran.push(label)).pipe(Effect.zipRight(also(label))))
 
 /** Builds handler layers into the current scope (they unregister when it closes). */

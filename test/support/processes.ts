@@ -1,0 +1,31 @@
+/**
+ * Child processes for the multi-process tests, always with a bounded wait.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+export const spawnChild = (script: string, args: ReadonlyArray<string>): ChildProcess =>
+  spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" }
+  })
+
+/** Resolves with the exit code and signal, or kills the child and rejects after `ms`. */
+export const waitForExit = (child: ChildProcess, ms: number) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve, reject) => {
+    let output = ""
+    child.stdout?.on("data", (d) => (output += String(d)))
+    child.stderr?.on("data", (d) => (output += String(d)))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`child did not exit within ${ms} ms:\n${output}`))
+    }, ms)
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, output })
+    })
+  })
