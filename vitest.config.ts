@@ -5,7 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: a worker per dialect file is plenty, and keeps the process races honest.
+    reporters: ["default", "./test/support/summary-reporter.ts"],
+    // Two cores: one worker per dialect file is plenty, and keeps the process races honest.
     maxWorkers: 3,
     minWorkers: 1
   }
