@@ -260,3 +260,7 @@ export const pause = (queue: string) => Effect.flatMap(JobClient, (c) => c.pause
 export const resume = (queue: string) => Effect.flatMap(JobClient, (c) => c.resume(queue))
 export const clearFinishedJobs = (options?: ClearFinishedOptions) =>
   Effect.flatMap(JobClient, (c) => c.clearFinishedJobs(options))
+export const failedJobs = (options?: { readonly limit?: number; readonly afterId?: number }) =>
+  Effect.flatMap(JobClient, (c) => c.failedJobs(options))
+export const queues = Effect.flatMap(JobClient, (c) => c.queues)
+export const pausedQueues = Effect.flatMap(JobClient, (c) => c.pausedQueues)
