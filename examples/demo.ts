@@ -3,7 +3,7 @@
  * priority, bulk, and one that fails), one line per outcome, then a worker that runs until Ctrl-C.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Queue } from "effect"
+import { Console, Effect, Queue } from "effect"
 import * as fs from "node:fs"
 import { JobClient, JobEvents, SteadyQueue, Supervisor } from "steady-queue"
 import { Handlers } from "./handlers.js"
