@@ -10,6 +10,7 @@ import {
   JobNotFoundError,
   type PayloadEncodeError
 } from "./Errors.js"
+import type { JobDescription } from "./CurrentJob.js"
 import { JobError } from "./JobError.js"
 import { type EnqueuedJob, JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
@@ -44,17 +45,10 @@ export type EnqueueError = InvalidJobOptionsError | PayloadEncodeError | SqlErro
 
 export type JobState = "scheduled" | "ready" | "claimed" | "blocked" | "failed" | "finished"
 
-export interface JobInfo {
-  readonly id: number
-  readonly publicId: string
-  readonly taskName: string
-  readonly queueName: string
-  readonly priority: number
-  readonly attempts: number
+export interface JobInfo extends Omit<JobDescription, "enqueuedAt"> {
   /** The payload as stored (encoded JSON). */
   readonly arguments: string
   readonly state: JobState
-  readonly scheduledAt: Date
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly finishedAt: Option.Option<Date>

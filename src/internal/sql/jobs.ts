@@ -3,23 +3,15 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { DbInt, DbNullableInt } from "./rows.js"
+import { DbInt, DbNullableInt, JobRow } from "./rows.js"
 
 export const JobStates = ["scheduled", "ready", "claimed", "blocked", "failed", "finished"] as const
 export type JobStateName = typeof JobStates[number]
 
 const JobWithStateRow = Schema.Struct({
-  id: DbInt,
-  public_id: Schema.String,
-  queue_name: Schema.String,
-  task_name: Schema.String,
-  arguments: Schema.String,
-  priority: DbInt,
-  attempts: DbInt,
-  scheduled_at: DbInt,
+  ...JobRow.fields,
   finished_at: DbNullableInt,
   concurrency_key: Schema.NullOr(Schema.String),
-  created_at: DbInt,
   updated_at: DbInt,
   state: Schema.NullOr(Schema.Literal(...JobStates)),
   error: Schema.NullOr(Schema.String),
