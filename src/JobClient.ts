@@ -128,12 +128,7 @@ const make = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const jobs = yield* prepareJobs(Array.from(requests), now)
       if (jobs.length === 0) return []
-      const inserted = yield* sql.withTransaction(Effect.gen(function*() {
-        const rows = yield* store.insertJobs(jobs, now)
-        yield* store.insertExecutions.ready(rows.filter((j) => j.scheduledAt <= now), now)
-        yield* store.insertExecutions.scheduled(rows.filter((j) => j.scheduledAt > now), now)
-        return rows
-      }))
+      const inserted = yield* store.enqueue(jobs, now)
       const enqueued = inserted.map((j): EnqueuedJob => ({
         id: j.id,
         publicId: j.publicId,

@@ -36,6 +36,12 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<Services, LayerEr
 export interface SqliteOptions extends LayerOptions {
   /** Database file, or ":memory:". */
   readonly filename: string
+  /**
+   * SQLite's `synchronous` setting. "normal" (default) syncs the WAL at checkpoints: committed jobs survive a
+   * crash of the process, and only an OS crash or power loss can lose the last moments. "full" syncs every
+   * commit, several times slower.
+   */
+  readonly synchronous?: "normal" | "full"
 }
 
 /**
@@ -46,6 +52,7 @@ export const sqlite = (options: SqliteOptions): Layer.Layer<Services | SqlClient
   const pragmas = Layer.effectDiscard(Effect.gen(function*() {
     const sql = yield* SqliteClient.SqliteClient
     yield* sql`PRAGMA foreign_keys = ON`
+    yield* sql`PRAGMA synchronous = ${sql.literal(options.synchronous === "full" ? "FULL" : "NORMAL")}`
     yield* sql`PRAGMA busy_timeout = 10000`
   }))
   return layer(options).pipe(Layer.provide(pragmas), Layer.provideMerge(client))

@@ -84,7 +84,7 @@ export const start = (
       ))
 
     // Successful jobs, finished in batches by one fiber.
-    const completions = yield* Queue.bounded<JobDescription>(Math.max(64, threads * 2))
+    const completions = yield* Queue.bounded<JobDescription>(Math.max(256, threads * 4))
     const finish = (jobs: ReadonlyArray<JobDescription>) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
@@ -150,18 +150,29 @@ export const start = (
     const slotFreed = yield* Queue.sliding<void>(1)
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
 
-    const poll = (limit: number) =>
+    const claimFrom = (names: ReadonlyArray<string>, limit: number, now: number) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const paused = yield* store.queues.paused
-        const selection = yield* QueueSelector.resolve(parsed, paused, store.queues.readyQueueNames)
-        if (selection._tag === "All") return yield* store.claim(undefined, limit, processId, now)
         const claimed: Array<JobRow> = []
-        for (const name of selection.names) {
+        for (const name of names) {
           if (claimed.length >= limit) break
           claimed.push(...(yield* store.claim(name, limit - claimed.length, processId, now)))
         }
         return claimed
+      })
+
+    // Where the claim statement guards against paused queues, the pauses are read only when the all-queues
+    // claim comes back empty; elsewhere they are read before every poll.
+    const poll = (limit: number) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        if (parsed.all && store.claimGuardsPauses) {
+          const claimed = yield* store.claim(undefined, limit, processId, now)
+          if (claimed.length > 0) return claimed
+        }
+        const paused = parsed.all || !store.claimGuardsPauses ? yield* store.queues.paused : []
+        const selection = yield* QueueSelector.resolve(parsed, paused, store.queues.readyQueueNames)
+        if (selection._tag === "List") return yield* claimFrom(selection.names, limit, now)
+        return parsed.all && store.claimGuardsPauses ? [] : yield* store.claim(undefined, limit, processId, now)
       })
 
     const idle = Effect.raceFirst(Queue.take(wakeups), Effect.sleep(pollingInterval))
@@ -171,6 +182,8 @@ export const start = (
         const free = threads - inFlight
         if (free <= 0) {
           yield* Queue.take(slotFreed)
+          // Jobs that end together free their slots together: let them, and claim for all at once.
+          yield* Effect.yieldNow()
           continue
         }
         const claimed = yield* poll(free).pipe(

@@ -3,10 +3,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
-import { makeClaim } from "./sql/claim.js"
+import { claimGuardsPauses, makeClaim } from "./sql/claim.js"
 import { makeClaimed } from "./sql/claimed.js"
 import { detect, type DialectInfo } from "./sql/dialect.js"
-import { makeInsertExecutions, makeInsertJobs } from "./sql/enqueue.js"
+import { type InsertedJob, insertBatchSize, makeEnqueuePg, makeInsertExecutions, makeInsertJobs, type NewJob } from "./sql/enqueue.js"
 import { makeFailed } from "./sql/failed.js"
 import { makeJobs } from "./sql/jobs.js"
 import { makeProcesses } from "./sql/processes.js"
@@ -17,12 +17,27 @@ import { makeDispatchScheduled } from "./sql/scheduled.js"
 const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const info: DialectInfo = yield* detect
+  const insertJobs = makeInsertJobs(sql, info)
+  const insertExecutions = makeInsertExecutions(sql)
+  /** Writes new jobs with their executions, atomically (joining the caller's transaction if there is one). */
+  const enqueuePg = makeEnqueuePg(sql)
+  const enqueue = info.dialect === "pg"
+    ? (jobs: ReadonlyArray<NewJob>, now: number) =>
+      // One statement per batch: a single batch needs no transaction of its own.
+      jobs.length <= insertBatchSize ? enqueuePg(jobs, now) : sql.withTransaction(enqueuePg(jobs, now))
+    : (jobs: ReadonlyArray<NewJob>, now: number) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const rows: ReadonlyArray<InsertedJob> = yield* insertJobs(jobs, now)
+        yield* insertExecutions.ready(rows.filter((j) => j.scheduledAt <= now), now)
+        yield* insertExecutions.scheduled(rows.filter((j) => j.scheduledAt > now), now)
+        return rows
+      }))
   return {
     sql,
     info,
-    insertJobs: makeInsertJobs(sql, info),
-    insertExecutions: makeInsertExecutions(sql),
+    enqueue,
     claim: makeClaim(sql, info),
+    claimGuardsPauses: claimGuardsPauses(info),
     claimed: makeClaimed(sql, info),
     dispatchScheduled: makeDispatchScheduled(sql, info),
     jobs: makeJobs(sql),

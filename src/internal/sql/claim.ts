@@ -14,9 +14,23 @@ export type Claim = (
   now: number
 ) => Effect.Effect<ReadonlyArray<JobRow>, SqlError.SqlError>
 
+/**
+ * Whether the claim statement itself leaves paused queues alone. PostgreSQL and SQLite check the pauses table
+ * inside the claim; MySQL/MariaDB do not (a locking read there may lock or skip rows of a subquery), so their
+ * workers read the pauses first.
+ */
+export const claimGuardsPauses = (info: DialectInfo) => info.dialect !== "mysql"
+
 export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim => {
   // `undefined` is the all-queues query; a name is the single-queue one. Both are served by an index.
-  const where = (queue: string | undefined) => (queue === undefined ? sql`` : sql`WHERE queue_name = ${queue}`)
+  // The pause guard on the all-queues query is a constant: with any queue paused it claims nothing.
+  const guarded = claimGuardsPauses(info)
+  const where = (queue: string | undefined) =>
+    queue === undefined
+      ? guarded ? sql`WHERE NOT EXISTS (SELECT 1 FROM steady_queue_pauses)` : sql``
+      : guarded
+      ? sql`WHERE queue_name = ${queue} AND NOT EXISTS (SELECT 1 FROM steady_queue_pauses p WHERE p.queue_name = ${queue})`
+      : sql`WHERE queue_name = ${queue}`
   const limitOf = (n: number) => sql.literal(String(Math.max(0, Math.trunc(n))))
   const order = sql.literal("ORDER BY priority DESC, job_id ASC")
 

@@ -13,6 +13,9 @@ export const makeClaimed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const owned = (jobIds: Ids | undefined, processId: number) =>
     jobIds === undefined
       ? sql`process_id = ${processId}`
+      : info.dialect === "pg"
+      ? // One array parameter keeps the statement text the same whatever the batch size.
+        sql`job_id = ANY(${jobIds}::int8[]) AND process_id = ${processId}`
       : sql`${sql.in("job_id", jobIds)} AND process_id = ${processId}`
 
   /** Deletes this process's claims on the given jobs (all of them when `undefined`); returns the job ids taken. */

@@ -65,6 +65,45 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     })
 }
 
+/**
+ * PostgreSQL writes a whole batch (jobs, and their ready or scheduled executions) in one statement: the rows
+ * travel as one array per column, so the statement text, and its cost to parse, do not grow with the batch.
+ */
+export const makeEnqueuePg = (sql: SqlClient.SqlClient) =>
+(jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
+  Effect.gen(function*() {
+    const out: Array<InsertedJob> = []
+    for (let start = 0; start < jobs.length; start += insertBatchSize) {
+      const batch = jobs.slice(start, start + insertBatchSize)
+      const column = <A>(f: (job: NewJob) => A) => batch.map(f)
+      const rows = yield* sql`
+        WITH input AS (
+          SELECT * FROM unnest(
+            ${column((j) => j.publicId)}::text[], ${column((j) => j.queueName)}::text[],
+            ${column((j) => j.taskName)}::text[], ${column((j) => j.arguments)}::text[],
+            ${column((j) => j.priority)}::int4[], ${column((j) => j.scheduledAt)}::int8[],
+            ${column((j) => j.concurrencyKey)}::text[]
+          ) WITH ORDINALITY AS t(public_id, queue_name, task_name, arguments, priority, scheduled_at, concurrency_key, ord)
+        ), jobs AS (
+          INSERT INTO steady_queue_jobs (public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at,
+                                         concurrency_key, created_at, updated_at)
+          SELECT public_id, queue_name, task_name, arguments, priority, 0, scheduled_at, concurrency_key, ${now}, ${now}
+          FROM input ORDER BY ord
+          RETURNING id, public_id, queue_name, priority, scheduled_at
+        ), ready AS (
+          INSERT INTO steady_queue_ready_executions (job_id, queue_name, priority, created_at)
+          SELECT id, queue_name, priority, ${now} FROM jobs WHERE scheduled_at <= ${now}
+        ), scheduled AS (
+          INSERT INTO steady_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at)
+          SELECT id, queue_name, priority, scheduled_at, ${now} FROM jobs WHERE scheduled_at > ${now}
+        )
+        SELECT id, public_id FROM jobs`.pipe(Effect.map(decodeInsertedJobRows))
+      const ids = new Map(rows.map((r) => [r.public_id, r.id]))
+      for (const job of batch) out.push({ ...job, id: ids.get(job.publicId)! })
+    }
+    return out
+  })
+
 /** Execution rows (ready or scheduled) for jobs already inserted. */
 export const makeInsertExecutions = (sql: SqlClient.SqlClient) => ({
   ready: (jobs: ReadonlyArray<InsertedJob>, now: number) =>
