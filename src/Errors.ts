@@ -61,6 +61,18 @@ export class ProcessExitError extends Schema.TaggedError<ProcessExitError>()("Pr
   message: Schema.String
 }) {}
 
+/** The job's claim belonged to a process that no longer has a row (deregistered or deleted without releasing it). */
+export class ProcessMissingError extends Schema.TaggedError<ProcessMissingError>()("ProcessMissingError", {
+  processId: Schema.NullOr(Schema.Number),
+  message: Schema.String
+}) {}
+
+/** Another supervisor on this host holds the pidfile. */
+export class SupervisorAlreadyRunningError extends Schema.TaggedError<SupervisorAlreadyRunningError>()(
+  "SupervisorAlreadyRunningError",
+  { pid: Schema.Number, pidfile: Schema.String, message: Schema.String }
+) {}
+
 export class UnsupportedDatabaseError extends Schema.TaggedError<UnsupportedDatabaseError>()(
   "UnsupportedDatabaseError",
   { message: Schema.String }

@@ -14,10 +14,15 @@ export const defaults = {
   dispatcherPollingInterval: Duration.seconds(1),
   dispatcherBatchSize: 500,
   processHeartbeatInterval: Duration.seconds(60),
+  processAliveThreshold: Duration.minutes(5),
+  supervisorPidfile: "tmp/pids/steady_queue_supervisor.pid" as string | null,
+  mode: "async" as Mode,
   shutdownTimeout: Duration.seconds(5),
   preserveFinishedJobs: true,
   clearFinishedJobsAfter: Duration.days(1)
 } as const
+
+export type Mode = "async" | "fork"
 
 const DurationValue = Schema.transformOrFail(
   Schema.Union(Schema.DurationFromSelf, Schema.Number, Schema.String),
@@ -62,7 +67,13 @@ export type DispatcherConfig = typeof DispatcherConfig.Type
 export const QueueConfigSchema = Schema.Struct({
   workers: withDefault(Schema.Array(WorkerConfig), () => [Schema.decodeSync(WorkerConfig)({})]),
   dispatchers: withDefault(Schema.Array(DispatcherConfig), () => [Schema.decodeSync(DispatcherConfig)({})]),
+  /** "async": workers and dispatchers as fibers of this process; "fork": one child process each. */
+  mode: withDefault(Schema.Literal("async", "fork"), () => defaults.mode),
   processHeartbeatInterval: withDefault(DurationValue, () => defaults.processHeartbeatInterval),
+  /** A process whose last heartbeat is older than this is pruned, and its claimed jobs failed. */
+  processAliveThreshold: withDefault(DurationValue, () => defaults.processAliveThreshold),
+  /** Refuses a second supervisor on this host while the pid in it is alive; null for none. */
+  supervisorPidfile: withDefault(Schema.NullOr(Schema.String), () => defaults.supervisorPidfile),
   shutdownTimeout: withDefault(DurationValue, () => defaults.shutdownTimeout),
   preserveFinishedJobs: withDefault(Schema.Boolean, () => defaults.preserveFinishedJobs),
   clearFinishedJobsAfter: withDefault(DurationValue, () => defaults.clearFinishedJobsAfter)
@@ -90,6 +101,9 @@ export const make = (input: QueueConfigInput = {}): Effect.Effect<QueueConfig, I
 export const unsafeMake = (input: QueueConfigInput = {}): QueueConfig => Effect.runSync(make(input))
 
 const envSettings = {
+  mode: "STEADY_QUEUE_MODE",
+  processAliveThreshold: "STEADY_QUEUE_PROCESS_ALIVE_THRESHOLD",
+  supervisorPidfile: "STEADY_QUEUE_SUPERVISOR_PIDFILE",
   processHeartbeatInterval: "STEADY_QUEUE_PROCESS_HEARTBEAT_INTERVAL",
   shutdownTimeout: "STEADY_QUEUE_SHUTDOWN_TIMEOUT",
   preserveFinishedJobs: "STEADY_QUEUE_PRESERVE_FINISHED_JOBS",
@@ -129,6 +143,8 @@ const envValue = (key: string, raw: string): unknown =>
       : raw === "false" || raw === "0"
       ? false
       : raw
+    : key === "supervisorPidfile"
+    ? raw === "" || raw === "none" ? null : raw
     : /^\d+(\.\d+)?$/.test(raw)
     ? Number(raw)
     : raw

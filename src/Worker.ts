@@ -11,6 +11,7 @@ import { defaults, type WorkerConfig } from "./QueueConfig.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 import { randomName, register, writeRetry } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
+import { awaitQuit } from "./internal/Signals.js"
 import type { JobRow } from "./internal/sql/rows.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
@@ -208,7 +209,10 @@ export const start = (
     // The FiberSet's own finalizer interrupts what is left; the claims of those go back to ready.
     yield* Effect.addFinalizer(() =>
       Fiber.interrupt(poller).pipe(
-        Effect.zipRight(FiberSet.awaitEmpty(jobs).pipe(Effect.interruptible, Effect.timeoutOption(shutdownTimeout)))
+        Effect.zipRight(
+          // SIGQUIT cuts the grace period short.
+          Effect.raceFirst(FiberSet.awaitEmpty(jobs), awaitQuit).pipe(Effect.interruptible, Effect.timeoutOption(shutdownTimeout))
+        )
       )
     )
     return processId

@@ -22,23 +22,34 @@ export const register = (
 ): Effect.Effect<number, never, Store | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
+    const row = {
+      kind: registration.kind,
+      name: registration.name,
+      pid: process.pid,
+      hostname: os.hostname(),
+      supervisorId: registration.supervisorId,
+      metadata: JSON.stringify(registration.metadata)
+    }
     const id = yield* Effect.acquireRelease(
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        store.processes.register({
-          kind: registration.kind,
-          name: registration.name,
-          pid: process.pid,
-          hostname: os.hostname(),
-          supervisorId: registration.supervisorId,
-          metadata: JSON.stringify(registration.metadata)
-        }, now)).pipe(Effect.retry(writeRetry), Effect.orDie),
+      Effect.flatMap(Clock.currentTimeMillis, (now) => store.processes.register(row, now)).pipe(
+        Effect.retry(writeRetry),
+        Effect.orDie
+      ),
       (id) =>
         beforeDeregister(id).pipe(
           Effect.zipRight(store.processes.deregister(id).pipe(Effect.retry(writeRetry))),
           Effect.catchAll((e) => Effect.logWarning(`steady-queue: could not deregister process ${id}`, e))
         )
     )
-    yield* Effect.flatMap(Clock.currentTimeMillis, (now) => store.processes.heartbeat(id, now)).pipe(
+    // A process pruned while it was alive (a long pause, a network split) finds its row gone: its claims were
+    // failed, and its late completions are fenced off. It puts its row back and carries on with new work.
+    const beat = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      if (yield* store.processes.heartbeat(id, now)) return
+      yield* Effect.logWarning(`steady-queue: process ${id} (${registration.kind}) was pruned; registering again`)
+      yield* store.processes.register(row, now, id)
+    })
+    yield* beat.pipe(
       Effect.catchAll((e) => Effect.logWarning("steady-queue: heartbeat failed", e)),
       Effect.repeat(Schedule.spaced(registration.heartbeatInterval)),
       Effect.delay(registration.heartbeatInterval),

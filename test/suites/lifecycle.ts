@@ -75,7 +75,7 @@ export const lifecycleSuite = (dialect: DialectName) =>
         const ran: Array<string> = []
         yield* handlers(probeHandler(ran))
         const sub = yield* subscribe
-        const config = yield* QueueConfig.make()
+        const config = yield* QueueConfig.make({ supervisorPidfile: null })
         assert.deepStrictEqual(config.workers.map((w) => [w.queues, w.threads, w.processes]), [[["*"], 3, 1]])
         assert.deepStrictEqual(config.dispatchers.map((d) => d.batchSize), [500])
         const t0 = yield* Clock.currentTimeMillis

@@ -4,7 +4,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
-import { decodeIdRows } from "./rows.js"
+import { affectedRows, decodeIdRows } from "./rows.js"
 
 export interface NewProcess {
   readonly kind: string
@@ -16,8 +16,10 @@ export interface NewProcess {
 }
 
 export const makeProcesses = (sql: SqlClient.SqlClient, info: DialectInfo) => ({
-  register: (p: NewProcess, now: number) => {
+  /** Inserts the row; with `id`, puts back the row of a process that was pruned while it was alive. */
+  register: (p: NewProcess, now: number, id?: number) => {
     const row = {
+      ...(id === undefined ? {} : { id }),
       kind: p.kind,
       name: p.name,
       pid: p.pid,
@@ -35,7 +37,26 @@ export const makeProcesses = (sql: SqlClient.SqlClient, info: DialectInfo) => ({
         Effect.map((raw) => Number((raw as { readonly insertId: number | string }).insertId))
       )
   },
+  /** Returns whether the row was still there. */
   heartbeat: (id: number, now: number) =>
-    sql`UPDATE steady_queue_processes SET last_heartbeat_at = ${now} WHERE id = ${id}`,
-  deregister: (id: number) => sql`DELETE FROM steady_queue_processes WHERE id = ${id}`
+    sql`UPDATE steady_queue_processes SET last_heartbeat_at = ${now} WHERE id = ${id}`.raw.pipe(
+      Effect.map((raw) => affectedRows(raw) > 0)
+    ),
+  deregister: (id: number) => sql`DELETE FROM steady_queue_processes WHERE id = ${id}`,
+  /** Processes whose last heartbeat is older than `before`. */
+  expired: (before: number) =>
+    sql`SELECT id FROM steady_queue_processes WHERE last_heartbeat_at < ${before} ORDER BY id`.pipe(
+      Effect.map((rows) => decodeIdRows(rows).map((r) => r.id))
+    ),
+  /** Process ids that hold claims but have no row. */
+  orphanedClaimOwners: sql`SELECT DISTINCT c.process_id AS id FROM steady_queue_claimed_executions c
+      WHERE c.process_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM steady_queue_processes p WHERE p.id = c.process_id)`.pipe(
+    Effect.map((rows) => decodeIdRows(rows).map((r) => r.id))
+  ),
+  /** The rows a child process registered under a supervisor. */
+  bySupervisorAndPid: (supervisorId: number, pid: number) =>
+    sql`SELECT id FROM steady_queue_processes WHERE supervisor_id = ${supervisorId} AND pid = ${pid}`.pipe(
+      Effect.map((rows) => decodeIdRows(rows).map((r) => r.id))
+    )
 })
