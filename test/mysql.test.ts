@@ -3,6 +3,7 @@ import { isAvailable } from "./support/databases.js"
 import { enqueueSuite } from "./suites/enqueue.js"
 import { failuresSuite } from "./suites/failures.js"
 import { lifecycleSuite } from "./suites/lifecycle.js"
+import { processesSuite } from "./suites/processes.js"
 import { workerSuite } from "./suites/worker.js"
 
 describe.skipIf(!(await isAvailable("mysql")))("mysql", () => {
@@ -10,4 +11,5 @@ describe.skipIf(!(await isAvailable("mysql")))("mysql", () => {
   workerSuite("mysql")
   failuresSuite("mysql")
   lifecycleSuite("mysql")
+  processesSuite("mysql")
 })

@@ -3,6 +3,7 @@ import { isAvailable } from "./support/databases.js"
 import { enqueueSuite } from "./suites/enqueue.js"
 import { failuresSuite } from "./suites/failures.js"
 import { lifecycleSuite } from "./suites/lifecycle.js"
+import { processesSuite } from "./suites/processes.js"
 import { workerSuite } from "./suites/worker.js"
 
 describe.skipIf(!(await isAvailable("pg")))("pg", () => {
@@ -10,4 +11,5 @@ describe.skipIf(!(await isAvailable("pg")))("pg", () => {
   workerSuite("pg")
   failuresSuite("pg")
   lifecycleSuite("pg")
+  processesSuite("pg")
 })

@@ -1,18 +1,20 @@
 /**
- * A worker in a process of its own, for the multi-process tests. Usage:
+ * Programs for the multi-process tests. Usage:
  *   node --import tsx test/support/child-worker.ts <database-url> <mode> <out-file>
- * mode "race":       run Probe jobs, append each label to out-file, exit once no job is left unfinished.
- * mode "supervisor": run the supervisor until signalled; "slow" jobs take 300 ms, "stuck" ones never end.
+ * mode "race":       one worker; appends each Probe label it runs to out-file; exits once no job is unfinished.
+ * mode "supervisor": a supervisor configured by STEADY_QUEUE_CONFIG (async or fork mode), running until signalled.
+ *                    Probe "stuck" never ends, "slow" takes 300 ms, "short" 5 ms; each run appends
+ *                    "started <label> <pid>" and "done <label> <pid>" to out-file.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
-import { SteadyQueue, Supervisor, Task, Worker } from "../../src/index.js"
+import { QueueConfig, SteadyQueue, Supervisor, Task, Worker } from "../../src/index.js"
 
 const [url, mode, outFile] = process.argv.slice(2)
 const Probe = Task.make("Probe", { payload: Schema.Struct({ label: Schema.String }) })
-const record = (label: string) => Effect.sync(() => fs.appendFileSync(outFile, `${label}\n`))
+const record = (line: string) => Effect.sync(() => fs.appendFileSync(outFile, `${line}\n`))
 
 const database = SteadyQueue.fromUrl(url)
 
@@ -28,15 +30,15 @@ if (mode === "race") {
   NodeRuntime.runMain(program.pipe(Effect.provide(Probe.toLayer(({ label }) => record(label)).pipe(Layer.provideMerge(database)))))
 } else {
   const handlers = Probe.toLayer(({ label }) =>
-    record(`started ${label}`).pipe(
-      Effect.zipRight(label === "stuck" ? Effect.never : Effect.sleep("300 millis")),
-      Effect.zipRight(record(`done ${label}`))
+    record(`started ${label} ${process.pid}`).pipe(
+      Effect.zipRight(
+        label === "stuck" ? Effect.never : Effect.sleep(label.startsWith("short") ? "5 millis" : "300 millis")
+      ),
+      Effect.zipRight(record(`done ${label} ${process.pid}`))
     )
   )
-  const supervisor = Supervisor.layer({
-    shutdownTimeout: "1 second",
-    workers: [{ threads: 2, pollingInterval: "50 millis" }],
-    dispatchers: [{ pollingInterval: "200 millis" }]
-  })
+  const supervisor = Layer.unwrapEffect(
+    Effect.map(QueueConfig.fromEnv({ supervisorPidfile: null }), (config) => Layer.scopedDiscard(Supervisor.start(config)))
+  )
   NodeRuntime.runMain(Layer.launch(supervisor.pipe(Layer.provide(handlers), Layer.provide(database))))
 }

@@ -7,11 +7,16 @@ import { fileURLToPath } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
-export const spawnChild = (script: string, args: ReadonlyArray<string>): ChildProcess =>
+/** Starts a test program; `config` reaches a supervisor as STEADY_QUEUE_CONFIG. */
+export const spawnChild = (script: string, args: ReadonlyArray<string>, config?: object): ChildProcess =>
   spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_NO_WARNINGS: "1" }
+    env: {
+      ...process.env,
+      NODE_NO_WARNINGS: "1",
+      ...(config === undefined ? {} : { STEADY_QUEUE_CONFIG: JSON.stringify(config) })
+    }
   })
 
 /** Resolves with the exit code and signal, or kills the child and rejects after `ms`. */
