@@ -68,12 +68,13 @@ export const advanceUntil = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Dura
     return yield* Effect.ensuring(effect, Fiber.interrupt(driver))
   })
 
-/** Polls `condition` in real time (up to ~10 s) for effects that happen off the test's fiber. */
+/** Polls `condition` in real time (up to 30 s) for effects that happen off the test's fiber. */
 export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
   Effect.gen(function*() {
-    for (let i = 0; i < 2000; i++) {
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
       if (yield* condition) return
-      yield* TestServices.provideLive(Effect.sleep("5 millis"))
+      yield* TestServices.provideLive(Effect.sleep("10 millis"))
     }
-    return yield* Effect.dieMessage("condition not met in time")
+    return yield* Effect.dieMessage("condition not met within 30 s")
   })

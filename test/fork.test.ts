@@ -1,0 +1,8 @@
+import { describe } from "vitest"
+import { isAvailable } from "./support/databases.js"
+import { forkSuite } from "./suites/fork.js"
+
+// Supervisors in processes of their own, with real signals and bounded waits.
+for (const dialect of ["sqlite", "pg", "mysql"] as const) {
+  describe.skipIf(!(await isAvailable(dialect)))(dialect, () => forkSuite(dialect))
+}
