@@ -1,3 +1,4 @@
+export * as Cli from "./Cli.js"
 export * as CurrentJob from "./CurrentJob.js"
 export * as Dispatcher from "./Dispatcher.js"
 export * as Errors from "./Errors.js"

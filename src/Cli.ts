@@ -1,0 +1,91 @@
+/**
+ * The command line: `steady-queue start` runs the supervisor from a configuration module, `steady-queue migrate`
+ * runs the migrations. Every command takes the database as `--database-url` or `STEADY_QUEUE_DATABASE_URL`:
+ * `postgres://...`, `mysql://...` or `sqlite:path/to/file.db`.
+ */
+import { Command, Options } from "@effect/cli"
+import { Config, Effect, Layer, Option } from "effect"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
+import { InvalidConfigError } from "./Errors.js"
+import * as Migrations from "./Migrations.js"
+import * as QueueConfig from "./QueueConfig.js"
+import * as SteadyQueue from "./SteadyQueue.js"
+import * as Supervisor from "./Supervisor.js"
+import type { TaskRegistry } from "./TaskRegistry.js"
+
+/** What a configuration module for `steady-queue start` exports as default. */
+export interface StartModule {
+  /** The handlers of every task this process should run. */
+  readonly handlers: Layer.Layer<never, unknown, TaskRegistry>
+  /** Supervisor configuration; `STEADY_QUEUE_CONFIG` and the single-setting variables override it. */
+  readonly config?: QueueConfig.QueueConfigInput
+  readonly hooks?: Supervisor.Hooks
+}
+
+/** Identity, for type checking a configuration module: `export default Cli.defineStart({ ... })`. */
+export const defineStart = (module: StartModule): StartModule => module
+
+const databaseUrl = Options.text("database-url").pipe(
+  Options.withDescription("postgres://..., mysql://... or sqlite:path (default: $STEADY_QUEUE_DATABASE_URL)"),
+  Options.optional
+)
+
+const resolveUrl = (flag: Option.Option<string>) =>
+  Option.match(flag, {
+    onSome: Effect.succeed,
+    onNone: () =>
+      Config.nonEmptyString("STEADY_QUEUE_DATABASE_URL").pipe(
+        Effect.mapError(() =>
+          new InvalidConfigError({ message: "no database: pass --database-url or set STEADY_QUEUE_DATABASE_URL" })
+        )
+      )
+  })
+
+const loadModule = (file: string) =>
+  Effect.gen(function*() {
+    const url = pathToFileURL(path.resolve(file)).href
+    const loaded = yield* Effect.tryPromise({
+      try: () => import(url) as Promise<{ readonly default?: unknown }>,
+      catch: (e) => new InvalidConfigError({ message: `could not load ${file}: ${String(e)}` })
+    })
+    const candidate = loaded.default as Partial<StartModule> | undefined
+    if (candidate === undefined || !Layer.isLayer(candidate.handlers)) {
+      return yield* new InvalidConfigError({
+        message: `${file} must export default { handlers: Layer, config?: {...}, hooks?: {...} }`
+      })
+    }
+    return candidate as StartModule
+  })
+
+const migrate = Command.make("migrate", { databaseUrl }, ({ databaseUrl }) =>
+  Effect.gen(function*() {
+    const url = yield* resolveUrl(databaseUrl)
+    const applied = yield* Migrations.run.pipe(Effect.provide(SteadyQueue.fromUrl(url)))
+    yield* Effect.logInfo(
+      applied.length === 0 ? "steady-queue: schema up to date" : `steady-queue: applied ${applied.map(([, name]) => name).join(", ")}`
+    )
+  })).pipe(Command.withDescription("Create or update steady-queue's tables"))
+
+const start = Command.make("start", {
+  databaseUrl,
+  config: Options.file("config").pipe(
+    Options.withDescription("module whose default export is { handlers, config?, hooks? }"),
+    Options.withDefault("steady-queue.config.ts")
+  )
+}, ({ config, databaseUrl }) =>
+  Effect.gen(function*() {
+    const url = yield* resolveUrl(databaseUrl)
+    const module = yield* loadModule(config)
+    const queueConfig = yield* QueueConfig.fromEnv(module.config)
+    return yield* Layer.launch(
+      Layer.scopedDiscard(Supervisor.start(queueConfig, module.hooks)).pipe(
+        Layer.provide(module.handlers),
+        Layer.provide(SteadyQueue.fromUrl(url))
+      )
+    )
+  })).pipe(Command.withDescription("Run the supervisor with the workers and dispatchers configured"))
+
+export const command = Command.make("steady-queue").pipe(Command.withSubcommands([start, migrate]))
+
+export const run = Command.run(command, { name: "steady-queue", version: "0.1.0" })
