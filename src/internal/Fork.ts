@@ -7,6 +7,7 @@ import { Deferred, Duration, Effect, Fiber, Option } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { ProcessExitError } from "../Errors.js"
 import { failProcess } from "./Prune.js"
+import { isQuitting } from "./Signals.js"
 import { Store } from "./Store.js"
 
 export const roleVariable = "STEADY_QUEUE_ROLE"
@@ -96,7 +97,9 @@ export const supervise = (roles: ReadonlyArray<Role>, supervisorId: number) =>
         const children = [...live.values()].filter((c) => c.exitCode === null && c.signalCode === null)
         const waitAll = (within: Duration.DurationInput) =>
           Effect.forEach(children, exitOf, { concurrency: "unbounded", discard: true }).pipe(Effect.timeoutOption(within))
-        for (const child of children) child.kill("SIGTERM")
+        // On SIGQUIT the children quit too; otherwise they get the grace period first.
+        const signal = (yield* isQuitting) ? "SIGQUIT" : "SIGTERM"
+        for (const child of children) child.kill(signal)
         if (Option.isSome(yield* waitAll(shutdownTimeout))) return
         for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGQUIT")
         if (Option.isSome(yield* waitAll(Duration.seconds(5)))) return

@@ -10,6 +10,8 @@ let installed = false
 /** Completes when this process was told to quit immediately. */
 export const awaitQuit: Effect.Effect<void> = Deferred.await(quit)
 
+export const isQuitting: Effect.Effect<boolean> = Deferred.isDone(quit)
+
 export const installQuitHandler = Effect.sync(() => {
   if (installed) return
   installed = true

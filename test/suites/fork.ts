@@ -121,23 +121,29 @@ export const forkSuite = (dialect: DialectName) =>
         assert.deepStrictEqual(yield* pidsOf("Worker"), [])
       }).pipe(TestServices.provideLive), 60_000)
 
-    it.effect("SIGQUIT stops at once: running jobs are released back to ready without the grace period", () =>
+    it.effect("SIGQUIT stops at once, in async and fork mode: running jobs go back to ready without the grace period", () =>
       Effect.gen(function*() {
-        yield* reset
-        const db = yield* Db
-        const out = tempFile("quit.txt")
-        const stuck = yield* Probe.enqueue({ label: "stuck" })
-        const { child, exited } = superviseIn(db, out, { shutdownTimeout: "60 seconds", workers: [{ threads: 1, pollingInterval: "20 millis" }] })
-        yield* eventually(Effect.sync(() => lines(out).some((l) => l.startsWith("started stuck"))))
-        const sentAt = Date.now()
-        child.kill("SIGQUIT")
-        const exit = yield* Effect.promise(() => exited)
-        assert.strictEqual(exit.code, 0, exit.output)
-        assert.isBelow(Date.now() - sentAt, 30_000)
-        const job = Option.getOrThrow(yield* JobClient.find(stuck.id))
-        assert.strictEqual(job.state, "ready")
-        assert.strictEqual(yield* count("steady_queue_processes"), 0)
-      }).pipe(TestServices.provideLive), 60_000)
+        for (const mode of ["async", "fork"]) {
+          yield* reset
+          const db = yield* Db
+          const out = tempFile("quit.txt")
+          const stuck = yield* Probe.enqueue({ label: "stuck" })
+          const { child, exited } = superviseIn(db, out, {
+            mode,
+            shutdownTimeout: "60 seconds",
+            workers: [{ threads: 1, pollingInterval: "20 millis" }]
+          })
+          yield* eventually(Effect.sync(() => lines(out).some((l) => l.startsWith("started stuck"))))
+          const sentAt = Date.now()
+          child.kill("SIGQUIT")
+          const exit = yield* Effect.promise(() => exited)
+          assert.strictEqual(exit.code, 0, exit.output)
+          assert.isBelow(Date.now() - sentAt, 30_000, `${mode} mode waited for the grace period`)
+          const job = Option.getOrThrow(yield* JobClient.find(stuck.id))
+          assert.strictEqual(job.state, "ready", `${mode} mode`)
+          assert.strictEqual(yield* count("steady_queue_processes"), 0)
+        }
+      }).pipe(TestServices.provideLive), 90_000)
 
     if (dialect !== "sqlite") {
       it.effect("two supervisors, as two hosts would run them, share 3,000 jobs: none twice, none left", () =>
