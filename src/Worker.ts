@@ -92,10 +92,13 @@ export const start = (
         const finished = new Set(
           yield* store.claimed.finish(jobs.map((j) => j.id), processId, now, preserve).pipe(Effect.retry(writeRetry))
         )
+        yield* events.publishAll(
+          jobs.filter((job) => finished.has(job.id)).map((job) =>
+            JobEvent.Finished({ job, processId, outcome: "succeeded", error: undefined })
+          )
+        )
         for (const job of jobs) {
-          if (finished.has(job.id)) {
-            yield* events.publish(JobEvent.Finished({ job, processId, outcome: "succeeded", error: undefined }))
-          } else {
+          if (!finished.has(job.id)) {
             yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its success was not recorded`)
           }
         }

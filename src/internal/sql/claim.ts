@@ -49,20 +49,21 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
 
   switch (info.dialect) {
     case "pg":
-      // One round trip: lock, move and read back in a single statement.
+      // One round trip: lock, move and read back in a single statement. The id arrays keep both the delete and
+      // the read on primary keys whatever the planner's statistics say (a join may turn into full scans).
       return (queue, limit, processId, now) =>
         sql`WITH picked AS (
               SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
               ${order} LIMIT ${limitOf(limit)} FOR UPDATE SKIP LOCKED
             ), moved AS (
-              DELETE FROM steady_queue_ready_executions r USING picked WHERE r.id = picked.id RETURNING r.job_id
+              DELETE FROM steady_queue_ready_executions r WHERE r.id = ANY(ARRAY(SELECT id FROM picked)) RETURNING r.job_id
             ), claimed AS (
               INSERT INTO steady_queue_claimed_executions (job_id, process_id, created_at)
               SELECT job_id, ${processId}, ${now} FROM moved RETURNING job_id
             )
             SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
                    j.scheduled_at, j.created_at
-            FROM steady_queue_jobs j JOIN claimed c ON c.job_id = j.id
+            FROM steady_queue_jobs j WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
             ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.map(decodeJobRows))
     case "sqlite":
       // No row locks in SQLite: the DELETE itself takes the write lock, so it must be the first statement.
