@@ -12,12 +12,13 @@ import * as Migrations from "./Migrations.js"
 import * as QueueConfig from "./QueueConfig.js"
 import * as SteadyQueue from "./SteadyQueue.js"
 import * as Supervisor from "./Supervisor.js"
+import type { RecurringRegistry } from "./Recurring.js"
 import type { TaskRegistry } from "./TaskRegistry.js"
 
 /** What a configuration module for `steady-queue start` exports as default. */
 export interface StartModule {
-  /** The handlers of every task this process should run. */
-  readonly handlers: Layer.Layer<never, unknown, TaskRegistry>
+  /** The handlers of every task this process should run, and its static recurring tasks (`Recurring.make`). */
+  readonly handlers: Layer.Layer<never, unknown, TaskRegistry | RecurringRegistry>
   /** Supervisor configuration; `STEADY_QUEUE_CONFIG` and the single-setting variables override it. */
   readonly config?: QueueConfig.QueueConfigInput
   readonly hooks?: Supervisor.Hooks

@@ -73,6 +73,12 @@ export class SupervisorAlreadyRunningError extends Schema.TaggedError<Supervisor
   { pid: Schema.Number, pidfile: Schema.String, message: Schema.String }
 ) {}
 
+/** A recurring task that cannot be scheduled: a bad schedule or time zone, a duplicate key, a bad payload. */
+export class InvalidRecurringTaskError extends Schema.TaggedError<InvalidRecurringTaskError>()("InvalidRecurringTaskError", {
+  key: Schema.String,
+  message: Schema.String
+}) {}
+
 export class UnsupportedDatabaseError extends Schema.TaggedError<UnsupportedDatabaseError>()(
   "UnsupportedDatabaseError",
   { message: Schema.String }

@@ -17,8 +17,20 @@ const createTables = Effect.gen(function*() {
   for (const statement of createStatements(dialect)) yield* sql.unsafe(statement)
 })
 
+/** Recurring tasks keep the IANA time zone their schedule is read in. */
+const addRecurringTimeZone = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const { dialect } = yield* Effect.orDie(detect)
+  yield* dialect === "pg"
+    ? sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN IF NOT EXISTS time_zone VARCHAR(255) NULL`
+    : dialect === "mysql"
+    ? sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN time_zone VARCHAR(255) NULL`
+    : sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN time_zone TEXT NULL`
+})
+
 const migrations = {
-  "0001_create_tables": createTables
+  "0001_create_tables": createTables,
+  "0002_recurring_time_zone": addRecurringTimeZone
 }
 
 /** Applies pending migrations; returns the ones applied now. */

@@ -13,6 +13,7 @@ export const defaults = {
   workerPollingInterval: Duration.millis(100),
   dispatcherPollingInterval: Duration.seconds(1),
   dispatcherBatchSize: 500,
+  schedulerPollingInterval: Duration.seconds(5),
   processHeartbeatInterval: Duration.seconds(60),
   processAliveThreshold: Duration.minutes(5),
   supervisorPidfile: "tmp/pids/steady_queue_supervisor.pid" as string | null,
@@ -64,9 +65,17 @@ export const DispatcherConfig = Schema.Struct({
 })
 export type DispatcherConfig = typeof DispatcherConfig.Type
 
+export const SchedulerConfig = Schema.Struct({
+  /** How often dynamic recurring tasks are re-read. */
+  pollingInterval: withDefault(DurationValue, () => defaults.schedulerPollingInterval)
+})
+export type SchedulerConfig = typeof SchedulerConfig.Type
+
 export const QueueConfigSchema = Schema.Struct({
   workers: withDefault(Schema.Array(WorkerConfig), () => [Schema.decodeSync(WorkerConfig)({})]),
   dispatchers: withDefault(Schema.Array(DispatcherConfig), () => [Schema.decodeSync(DispatcherConfig)({})]),
+  /** The scheduler of recurring tasks; null runs none. */
+  scheduler: withDefault(Schema.NullOr(SchedulerConfig), () => Schema.decodeSync(SchedulerConfig)({})),
   /** "async": workers and dispatchers as fibers of this process; "fork": one child process each. */
   mode: withDefault(Schema.Literal("async", "fork"), () => defaults.mode),
   processHeartbeatInterval: withDefault(DurationValue, () => defaults.processHeartbeatInterval),

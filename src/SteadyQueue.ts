@@ -13,12 +13,13 @@ import { InvalidConfigError, type UnsupportedDatabaseError } from "./Errors.js"
 import { JobClient } from "./JobClient.js"
 import { JobEvents } from "./JobEvents.js"
 import * as Migrations from "./Migrations.js"
+import { RecurringRegistry } from "./Recurring.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
 /** Everything the producer side and the runtime need, given a `SqlClient`. */
-export type Services = JobClient | JobEvents | TaskRegistry | Store | Wakeup
+export type Services = JobClient | JobEvents | TaskRegistry | RecurringRegistry | Store | Wakeup
 
 export interface LayerOptions {
   /** Run the migrations when the layer is built (default false: run `Migrations.run` or the CLI yourself). */
@@ -28,7 +29,7 @@ export interface LayerOptions {
 export type LayerError = UnsupportedDatabaseError | MigrationError | SqlError.SqlError
 
 export const layer = (options: LayerOptions = {}): Layer.Layer<Services, LayerError, SqlClient.SqlClient> => {
-  const base = Layer.mergeAll(Store.layer, JobEvents.layer, TaskRegistry.layer, Wakeup.layer)
+  const base = Layer.mergeAll(Store.layer, JobEvents.layer, TaskRegistry.layer, RecurringRegistry.layer, Wakeup.layer)
   const services = JobClient.layerWithoutDependencies.pipe(Layer.provideMerge(base))
   return options.migrate ? services.pipe(Layer.provide(Layer.effectDiscard(Migrations.run))) : services
 }

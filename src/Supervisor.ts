@@ -1,6 +1,6 @@
 /**
- * The runtime entry point. It registers itself, prunes dead processes, and runs the configured workers and
- * dispatchers: as fibers of this process (mode "async") or as child processes (mode "fork"), which re-run this
+ * The runtime entry point. It registers itself, prunes dead processes, and runs the configured workers,
+ * dispatchers and scheduler: as fibers of this process (mode "async") or as child processes (mode "fork"), which re-run this
  * same program with their role in the environment, so one program serves as supervisor and as every child.
  * Launch its layer with `NodeRuntime.runMain`: SIGTERM or SIGINT stop it gracefully (polling stops, running jobs
  * get `shutdownTimeout` to finish, the rest go back to ready); SIGQUIT stops it at once.
@@ -8,6 +8,8 @@
 import { Effect, Layer, Option, Schedule, Scope } from "effect"
 import * as Dispatcher from "./Dispatcher.js"
 import type { InvalidConfigError, SupervisorAlreadyRunningError } from "./Errors.js"
+import type { RecurringRegistry } from "./Recurring.js"
+import * as Scheduler from "./Scheduler.js"
 import type { JobEvents } from "./JobEvents.js"
 import * as QueueConfig from "./QueueConfig.js"
 import type { TaskRegistry } from "./TaskRegistry.js"
@@ -21,7 +23,7 @@ import type { Store } from "./internal/Store.js"
 import type { Wakeup } from "./internal/Wakeup.js"
 
 export interface ProcessInfo {
-  readonly kind: "Supervisor" | "Worker" | "Dispatcher"
+  readonly kind: "Supervisor" | "Worker" | "Dispatcher" | "Scheduler"
   readonly id: number
 }
 
@@ -33,6 +35,8 @@ export interface Hooks<R = never> {
   readonly onWorkerStop?: (process: ProcessInfo) => Effect.Effect<void, unknown, R>
   readonly onDispatcherStart?: (process: ProcessInfo) => Effect.Effect<void, unknown, R>
   readonly onDispatcherStop?: (process: ProcessInfo) => Effect.Effect<void, unknown, R>
+  readonly onSchedulerStart?: (process: ProcessInfo) => Effect.Effect<void, unknown, R>
+  readonly onSchedulerStop?: (process: ProcessInfo) => Effect.Effect<void, unknown, R>
 }
 
 export interface Running {
@@ -40,9 +44,10 @@ export interface Running {
   /** Process ids of the workers and dispatchers (async mode; forked children register themselves). */
   readonly workerIds: ReadonlyArray<number>
   readonly dispatcherIds: ReadonlyArray<number>
+  readonly schedulerId: number | null
 }
 
-type Requirements = Scope.Scope | Store | TaskRegistry | JobEvents | Wakeup
+type Requirements = Scope.Scope | Store | TaskRegistry | RecurringRegistry | JobEvents | Wakeup
 
 const runHook = <R>(
   hook: ((p: ProcessInfo) => Effect.Effect<void, unknown, R>) | undefined,
@@ -80,6 +85,15 @@ const workerOptions = (config: QueueConfig.QueueConfig, w: QueueConfig.WorkerCon
   shutdownTimeout: config.shutdownTimeout
 })
 
+const schedulerOptions = (config: QueueConfig.QueueConfig, scheduler: QueueConfig.SchedulerConfig, supervisorId: number) => ({
+  pollingInterval: scheduler.pollingInterval,
+  supervisorId,
+  heartbeatInterval: config.processHeartbeatInterval
+})
+
+const startScheduler = <R>(config: QueueConfig.QueueConfig, scheduler: QueueConfig.SchedulerConfig, supervisorId: number, hooks: Hooks<R>) =>
+  withHooks("Scheduler", Scheduler.start(schedulerOptions(config, scheduler, supervisorId)), hooks.onSchedulerStart, hooks.onSchedulerStop)
+
 const dispatcherOptions = (config: QueueConfig.QueueConfig, d: QueueConfig.DispatcherConfig, supervisorId: number) => ({
   ...Dispatcher.fromConfig(d),
   supervisorId,
@@ -103,7 +117,10 @@ const startInProcess = <R>(config: QueueConfig.QueueConfig, supervisorId: number
       inChildScope(withHooks("Dispatcher", Dispatcher.start(dispatcherOptions(config, d, supervisorId)), hooks.onDispatcherStart, hooks.onDispatcherStop)))
     const workerIds = yield* Effect.forEach(expandWorkers(config), ({ w }) =>
       inChildScope(withHooks("Worker", Worker.start(workerOptions(config, w, supervisorId)), hooks.onWorkerStart, hooks.onWorkerStop)))
-    return { workerIds, dispatcherIds }
+    const schedulerId = config.scheduler === null
+      ? null
+      : yield* inChildScope(startScheduler(config, config.scheduler, supervisorId, hooks))
+    return { workerIds, dispatcherIds, schedulerId }
   })
 
 /** Fork mode, in the supervisor: one child per worker process and per dispatcher. */
@@ -111,11 +128,12 @@ const startForked = (config: QueueConfig.QueueConfig, supervisorId: number) =>
   Effect.gen(function*() {
     const roles: Array<Fork.Role> = [
       ...config.dispatchers.map((_, index) => ({ kind: "dispatcher" as const, index })),
-      ...expandWorkers(config).map(({ index }) => ({ kind: "worker" as const, index }))
+      ...expandWorkers(config).map(({ index }) => ({ kind: "worker" as const, index })),
+      ...(config.scheduler === null ? [] : [{ kind: "scheduler" as const, index: 0 }])
     ]
     const children = yield* Fork.supervise(roles, supervisorId)
     yield* Effect.addFinalizer(() => children.stop(config.shutdownTimeout))
-    return { workerIds: [], dispatcherIds: [] }
+    return { workerIds: [], dispatcherIds: [], schedulerId: null }
   })
 
 /** Fork mode, in a child: the one worker or dispatcher this process was started for. */
@@ -125,11 +143,15 @@ const startChild = <R>(config: QueueConfig.QueueConfig, role: Fork.Role & { read
     if (role.kind === "worker") {
       const w = config.workers[role.index]
       const id = yield* withHooks("Worker", Worker.start(workerOptions(config, w, role.supervisorId)), hooks.onWorkerStart, hooks.onWorkerStop)
-      return { supervisorId: role.supervisorId, workerIds: [id], dispatcherIds: [] }
+      return { supervisorId: role.supervisorId, workerIds: [id], dispatcherIds: [], schedulerId: null }
+    }
+    if (role.kind === "scheduler") {
+      const id = yield* startScheduler(config, config.scheduler ?? { pollingInterval: QueueConfig.defaults.schedulerPollingInterval }, role.supervisorId, hooks)
+      return { supervisorId: role.supervisorId, workerIds: [], dispatcherIds: [], schedulerId: id }
     }
     const d = config.dispatchers[role.index]
     const id = yield* withHooks("Dispatcher", Dispatcher.start(dispatcherOptions(config, d, role.supervisorId)), hooks.onDispatcherStart, hooks.onDispatcherStop)
-    return { supervisorId: role.supervisorId, workerIds: [], dispatcherIds: [id] }
+    return { supervisorId: role.supervisorId, workerIds: [], dispatcherIds: [id], schedulerId: null }
   })
 
 /** Starts the supervisor (or, in a forked child, its one role) in the current scope. */
@@ -158,13 +180,13 @@ export const start = <R = never>(
       Effect.forkScoped
     )
 
-    const { dispatcherIds, workerIds } = config.mode === "fork"
+    const { dispatcherIds, schedulerId, workerIds } = config.mode === "fork"
       ? yield* startForked(config, supervisorId)
       : yield* startInProcess(config, supervisorId, hooks)
     yield* Effect.logInfo(
-      `steady-queue: supervisor ${supervisorId} (${config.mode} mode) running ${expandWorkers(config).length} worker(s) and ${config.dispatchers.length} dispatcher(s)`
+      `steady-queue: supervisor ${supervisorId} (${config.mode} mode) running ${expandWorkers(config).length} worker(s), ${config.dispatchers.length} dispatcher(s) and ${config.scheduler === null ? "no" : "a"} scheduler`
     )
-    return { supervisorId, workerIds, dispatcherIds }
+    return { supervisorId, workerIds, dispatcherIds, schedulerId }
   })
 
 /** The supervisor as a layer; with no configuration it runs the seeds' default worker and dispatcher. */

@@ -4,6 +4,7 @@ import { enqueueSuite } from "./suites/enqueue.js"
 import { failuresSuite } from "./suites/failures.js"
 import { lifecycleSuite } from "./suites/lifecycle.js"
 import { processesSuite } from "./suites/processes.js"
+import { recurringSuite } from "./suites/recurring.js"
 import { workerSuite } from "./suites/worker.js"
 
 describe.skipIf(!(await isAvailable("mysql")))("mysql", () => {
@@ -12,4 +13,5 @@ describe.skipIf(!(await isAvailable("mysql")))("mysql", () => {
   failuresSuite("mysql")
   lifecycleSuite("mysql")
   processesSuite("mysql")
+  recurringSuite("mysql")
 })

@@ -13,11 +13,11 @@ import { Store } from "./Store.js"
 export const roleVariable = "STEADY_QUEUE_ROLE"
 export const supervisorVariable = "STEADY_QUEUE_SUPERVISOR_ID"
 
-export type Role = { readonly kind: "worker" | "dispatcher"; readonly index: number }
+export type Role = { readonly kind: "worker" | "dispatcher" | "scheduler"; readonly index: number }
 
 /** The role this process was started for, when it is a forked child. */
 export const currentRole = (): Option.Option<Role & { readonly supervisorId: number }> => {
-  const match = /^(worker|dispatcher):(\d+)$/.exec(process.env[roleVariable] ?? "")
+  const match = /^(worker|dispatcher|scheduler):(\d+)$/.exec(process.env[roleVariable] ?? "")
   const supervisorId = Number(process.env[supervisorVariable])
   return match && Number.isInteger(supervisorId)
     ? Option.some({ kind: match[1] as Role["kind"], index: Number(match[2]), supervisorId })

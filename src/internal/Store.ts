@@ -11,6 +11,7 @@ import { makeFailed } from "./sql/failed.js"
 import { makeJobs } from "./sql/jobs.js"
 import { makeProcesses } from "./sql/processes.js"
 import { makeQueues } from "./sql/queues.js"
+import { makeRecurring } from "./sql/recurring.js"
 import { makeClearFinished } from "./sql/retention.js"
 import { makeDispatchScheduled } from "./sql/scheduled.js"
 
@@ -44,7 +45,8 @@ const make = Effect.gen(function*() {
     failed: makeFailed(sql, info),
     queues: makeQueues(sql, info),
     clearFinished: makeClearFinished(sql, info),
-    processes: makeProcesses(sql, info)
+    processes: makeProcesses(sql, info),
+    recurring: makeRecurring(sql, info)
   } as const
 })
 

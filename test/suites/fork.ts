@@ -27,7 +27,8 @@ const forkConfig = {
   shutdownTimeout: "2 seconds",
   processHeartbeatInterval: "1 second",
   workers: [{ threads: 4, pollingInterval: "20 millis" }],
-  dispatchers: []
+  dispatchers: [],
+  scheduler: null
 }
 
 const superviseIn = (db: { url: string }, out: string, config: object) => {
@@ -113,9 +114,9 @@ export const forkSuite = (dialect: DialectName) =>
         Effect.gen(function*() {
           yield* reset
           const db = yield* Db
-          const { child, exited } = superviseIn(db, tempFile("orphans.txt"), { ...forkConfig, dispatchers: [{}] })
-          yield* eventually(Effect.map(count("steady_queue_processes"), (n) => n === 3))
-          const children = [...(yield* pidsOf("Worker")), ...(yield* pidsOf("Dispatcher"))]
+          const { child, exited } = superviseIn(db, tempFile("orphans.txt"), { ...forkConfig, dispatchers: [{}], scheduler: {} })
+          yield* eventually(Effect.map(count("steady_queue_processes"), (n) => n === 4))
+          const children = [...(yield* pidsOf("Worker")), ...(yield* pidsOf("Dispatcher")), ...(yield* pidsOf("Scheduler"))]
           child.kill("SIGKILL")
           yield* Effect.promise(() => exited)
           yield* eventually(Effect.sync(() => children.every((pid) => !alive(pid))))

@@ -83,10 +83,11 @@ export const lifecycleSuite = (dialect: DialectName) =>
         const running = yield* Scope.extend(Supervisor.start(config), scope)
         assert.strictEqual(running.workerIds.length, 1)
         assert.strictEqual(running.dispatcherIds.length, 1)
+        assert.isNotNull(running.schedulerId)
         const sql = yield* SqlClient.SqlClient
         const rows = yield* sql<{ kind: string; supervisor_id: unknown; metadata: string }>`
           SELECT kind, supervisor_id, metadata FROM steady_queue_processes ORDER BY id`
-        assert.deepStrictEqual(rows.map((r) => r.kind), ["Supervisor", "Dispatcher", "Worker"])
+        assert.deepStrictEqual(rows.map((r) => r.kind), ["Supervisor", "Dispatcher", "Worker", "Scheduler"])
         assert.isTrue(rows.slice(1).every((r) => Number(r.supervisor_id) === running.supervisorId))
         assert.deepStrictEqual(JSON.parse(rows[2].metadata).queues, ["*"])
         yield* Probe.enqueue({ label: "now" })
@@ -99,7 +100,7 @@ export const lifecycleSuite = (dialect: DialectName) =>
         const beat = `last_heartbeat_at > ${t0 + 3000}`
         const before = yield* count("steady_queue_processes", beat)
         yield* TestClock.adjust("61 seconds")
-        yield* eventually(Effect.map(count("steady_queue_processes", beat), (n) => n === 3))
+        yield* eventually(Effect.map(count("steady_queue_processes", beat), (n) => n === 4))
         assert.strictEqual(before, 0)
         yield* Scope.close(scope, Exit.void)
         assert.strictEqual(yield* count("steady_queue_processes"), 0)

@@ -115,11 +115,19 @@ export const processesSuite = (dialect: DialectName) =>
           onWorkerStart: hook("start"),
           onWorkerStop: hook("stop"),
           onDispatcherStart: hook("start"),
-          onDispatcherStop: hook("stop")
+          onDispatcherStop: hook("stop"),
+          onSchedulerStart: hook("start"),
+          onSchedulerStop: hook("stop")
         }), scope)
-        assert.deepStrictEqual(calls, ["start Supervisor", "start Dispatcher", "start Worker", "start Worker"])
+        assert.deepStrictEqual(calls, ["start Supervisor", "start Dispatcher", "start Worker", "start Worker", "start Scheduler"])
         yield* Scope.close(scope, Exit.void)
-        assert.deepStrictEqual(calls.slice(4).sort(), ["stop Dispatcher", "stop Supervisor", "stop Worker", "stop Worker"])
+        assert.deepStrictEqual(calls.slice(5).sort(), [
+          "stop Dispatcher",
+          "stop Scheduler",
+          "stop Supervisor",
+          "stop Worker",
+          "stop Worker"
+        ])
         assert.strictEqual(calls[calls.length - 1], "stop Supervisor")
       }))
 

@@ -1,0 +1,128 @@
+/**
+ * Recurring tasks: a task enqueued on a cron schedule by the scheduler, exactly once per `(key, run_at)` however
+ * many schedulers run. Static ones are layers (`Recurring.make`), upserted when a scheduler starts; dynamic ones
+ * are added and removed at run time (`Recurring.add`, `Recurring.remove`) and picked up without a restart.
+ */
+import { Context, Effect, Either, Layer, Option } from "effect"
+import { InvalidRecurringTaskError } from "./Errors.js"
+import type { Task } from "./Task.js"
+import * as Cron from "./internal/Cron.js"
+import type { RecurringRow } from "./internal/sql/recurring.js"
+import { Store } from "./internal/Store.js"
+import { maxPriority, minPriority, validateQueueName } from "./internal/prepare.js"
+
+export interface RecurringOptions<A, I> {
+  /** Unique across all recurring tasks. */
+  readonly key: string
+  /** Cron with 5 fields (minute first) or 6 (second first), names allowed, or @yearly @annually @monthly
+   * @weekly @daily @midnight @hourly. */
+  readonly schedule: string
+  /** IANA time zone the schedule is read in; default UTC. */
+  readonly timeZone?: string
+  readonly task: Task<A, I>
+  readonly payload: A
+  /** Default: the task's queue. */
+  readonly queue?: string
+  /** Default: the task's priority. */
+  readonly priority?: number
+  readonly description?: string
+}
+
+/** A validated recurring task, as stored. */
+export type RecurringTask = RecurringRow
+
+const invalid = (key: string, message: string) => new InvalidRecurringTaskError({ key, message: `recurring task "${key}": ${message}` })
+
+/** Validates a recurring task: its schedule, time zone, queue, priority and payload. */
+export const define = <A, I>(
+  options: RecurringOptions<A, I>,
+  isStatic = true
+): Either.Either<RecurringTask, InvalidRecurringTaskError> => {
+  const { key } = options
+  if (key.trim().length === 0) return Either.left(invalid(key, "the key must not be empty"))
+  const cron = Cron.parse(options.schedule, options.timeZone ?? null)
+  if (Either.isLeft(cron)) return Either.left(invalid(key, `invalid schedule ${cron.left}`))
+  const request = options.task.job(options.payload, {
+    ...(options.queue === undefined ? {} : { queue: options.queue }),
+    ...(options.priority === undefined ? {} : { priority: options.priority })
+  })
+  const queueProblem = validateQueueName(request.queue)
+  if (queueProblem !== undefined) return Either.left(invalid(key, queueProblem))
+  if (!Number.isInteger(request.priority) || request.priority < minPriority || request.priority > maxPriority) {
+    return Either.left(invalid(key, `priority must be an integer from ${minPriority} to ${maxPriority}`))
+  }
+  return Either.map(
+    Either.mapLeft(request.encodePayload(), (e) => invalid(key, `payload: ${e.message}`)),
+    (args): RecurringTask => ({
+      key,
+      schedule: options.schedule,
+      timeZone: options.timeZone ?? null,
+      taskName: options.task.name,
+      arguments: args,
+      queueName: request.queue,
+      priority: request.priority,
+      description: options.description ?? null,
+      static: isStatic
+    })
+  )
+}
+
+export interface RecurringRegistryService {
+  readonly register: (task: RecurringTask) => Effect.Effect<void, InvalidRecurringTaskError>
+  readonly unregister: (key: string) => Effect.Effect<void>
+  readonly all: Effect.Effect<ReadonlyArray<RecurringTask>>
+}
+
+/** The static recurring tasks of this process, filled by `Recurring.make` layers. */
+export class RecurringRegistry extends Context.Tag("steady-queue/RecurringRegistry")<RecurringRegistry, RecurringRegistryService>() {
+  static readonly layer = Layer.sync(RecurringRegistry, (): RecurringRegistryService => {
+    const tasks = new Map<string, RecurringTask>()
+    return {
+      register: (task) =>
+        Effect.suspend(() => {
+          const existing = tasks.get(task.key)
+          if (existing !== undefined) {
+            return Effect.fail(invalid(task.key, `the key is used twice, by task ${existing.taskName} ("${existing.schedule}") and by task ${task.taskName} ("${task.schedule}")`))
+          }
+          tasks.set(task.key, task)
+          return Effect.void
+        }),
+      unregister: (key) => Effect.sync(() => void tasks.delete(key)),
+      all: Effect.sync(() => [...tasks.values()])
+    }
+  })
+}
+
+/** A static recurring task, as a layer: an invalid schedule or a duplicate key fails at startup, naming the key. */
+export const make = <A, I>(options: RecurringOptions<A, I>): Layer.Layer<never, InvalidRecurringTaskError, RecurringRegistry> =>
+  Layer.scopedDiscard(Effect.gen(function*() {
+    const task = yield* define(options)
+    const registry = yield* RecurringRegistry
+    yield* Effect.acquireRelease(registry.register(task), () => registry.unregister(task.key))
+  }))
+
+/** Adds or replaces a dynamic recurring task; running schedulers pick it up at their next refresh. */
+export const add = <A, I>(options: RecurringOptions<A, I>) =>
+  Effect.gen(function*() {
+    const task = yield* define(options, false)
+    const store = yield* Store
+    const existing = (yield* store.recurring.all).find((r) => r.key === task.key)
+    if (existing?.static) return yield* invalid(task.key, "the key belongs to a static recurring task")
+    const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+    yield* store.recurring.upsert(task, now)
+    return task
+  })
+
+/** Removes a dynamic recurring task; returns whether one was removed. */
+export const remove = (key: string) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const existing = Option.fromNullable((yield* store.recurring.all).find((r) => r.key === key))
+    if (Option.isNone(existing)) return false
+    if (existing.value.static) return yield* invalid(key, "static recurring tasks are removed from code, not at run time")
+    yield* store.recurring.remove(key)
+    return true
+  })
+
+/** Every recurring task in the database, static and dynamic. */
+export const list = Effect.flatMap(Store, (store) => store.recurring.all)

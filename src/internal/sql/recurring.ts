@@ -1,0 +1,97 @@
+/**
+ * Recurring tasks: their rows (static ones from code, dynamic ones added at run time) and the once-per-tick
+ * enqueue, whose unique `(task_key, run_at)` row is written in the same transaction as the job.
+ */
+import type { SqlClient, SqlError } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import type { DialectInfo } from "./dialect.js"
+import { DbInt, DbNullableInt } from "./rows.js"
+
+export interface RecurringRow {
+  readonly key: string
+  readonly schedule: string
+  readonly timeZone: string | null
+  readonly taskName: string
+  readonly arguments: string
+  readonly queueName: string | null
+  readonly priority: number | null
+  readonly description: string | null
+  readonly static: boolean
+}
+
+const Row = Schema.Struct({
+  key: Schema.String,
+  schedule: Schema.String,
+  time_zone: Schema.NullOr(Schema.String),
+  task_name: Schema.String,
+  arguments: Schema.NullOr(Schema.String),
+  queue_name: Schema.NullOr(Schema.String),
+  priority: DbNullableInt,
+  description: Schema.NullOr(Schema.String),
+  static: Schema.Union(Schema.Boolean, DbInt)
+})
+const decodeRows = Schema.decodeUnknownSync(Schema.Array(Row))
+
+const toRow = (r: typeof Row.Type): RecurringRow => ({
+  key: r.key,
+  schedule: r.schedule,
+  timeZone: r.time_zone,
+  taskName: r.task_name,
+  arguments: r.arguments ?? "{}",
+  queueName: r.queue_name,
+  priority: r.priority,
+  description: r.description,
+  static: r.static === true || r.static === 1
+})
+
+export const makeRecurring = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+  const key = sql("key")
+  // SQLite binds no booleans; MySQL's BOOLEAN is a TINYINT.
+  const bool = (b: boolean) => (info.dialect === "pg" ? b : b ? 1 : 0)
+  const upsert = (row: RecurringRow, now: number) => {
+    const values = {
+      key: row.key,
+      schedule: row.schedule,
+      time_zone: row.timeZone,
+      task_name: row.taskName,
+      arguments: row.arguments,
+      queue_name: row.queueName,
+      priority: row.priority,
+      static: bool(row.static),
+      description: row.description,
+      created_at: now,
+      updated_at: now
+    }
+    const set = sql`schedule = ${row.schedule}, time_zone = ${row.timeZone}, task_name = ${row.taskName},
+      arguments = ${row.arguments}, queue_name = ${row.queueName}, priority = ${row.priority},
+      ${sql("static")} = ${bool(row.static)}, description = ${row.description}, updated_at = ${now}`
+    return info.dialect === "mysql"
+      ? sql`INSERT INTO steady_queue_recurring_tasks ${sql.insert(values)} ON DUPLICATE KEY UPDATE ${set}`
+      : sql`INSERT INTO steady_queue_recurring_tasks ${sql.insert(values)} ON CONFLICT (${key}) DO UPDATE SET ${set}`
+  }
+
+  return {
+    all: sql`SELECT ${key}, schedule, time_zone, task_name, arguments, queue_name, priority, description, ${sql("static")}
+             FROM steady_queue_recurring_tasks ORDER BY ${key}`.pipe(Effect.map((rows) => decodeRows(rows).map(toRow))),
+    upsert,
+    /** Upserts the static tasks and deletes static rows no longer in code, in one transaction. */
+    syncStatic: (rows: ReadonlyArray<RecurringRow>, now: number) =>
+      sql.withTransaction(Effect.gen(function*() {
+        for (const row of rows) yield* upsert(row, now)
+        const keys = rows.map((r) => r.key)
+        yield* keys.length === 0
+          ? sql`DELETE FROM steady_queue_recurring_tasks WHERE ${sql("static")} = ${bool(true)}`
+          : sql`DELETE FROM steady_queue_recurring_tasks WHERE ${sql("static")} = ${bool(true)} AND ${key} NOT IN ${sql.in(keys)}`
+      })),
+    remove: (taskKey: string) => sql`DELETE FROM steady_queue_recurring_tasks WHERE ${key} = ${taskKey}`,
+    /** Records a run; fails with a unique violation when another scheduler recorded it first. */
+    recordRun: (taskKey: string, runAt: number, jobId: number, now: number): Effect.Effect<unknown, SqlError.SqlError> =>
+      sql`INSERT INTO steady_queue_recurring_executions ${
+        sql.insert({ job_id: jobId, task_key: taskKey, run_at: runAt, created_at: now })
+      }`,
+    runExists: (taskKey: string, runAt: number) =>
+      sql`SELECT 1 AS x FROM steady_queue_recurring_executions WHERE task_key = ${taskKey} AND run_at = ${runAt}`.pipe(
+        Effect.map((rows) => rows.length > 0)
+      )
+  }
+}
