@@ -5,6 +5,7 @@ import type { SqlError } from "@effect/sql"
 import { Clock, Context, Duration, Effect, Either, Layer, Option } from "effect"
 import {
   type InvalidJobOptionsError,
+  InvalidRecurringTaskError,
   JobInProgressError,
   JobNotFailedError,
   JobNotFoundError,
@@ -15,6 +16,7 @@ import { JobError } from "./JobError.js"
 import { type EnqueuedJob, JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
 import { prepareJobs } from "./internal/prepare.js"
+import type { RecurringRow as RecurringTask } from "./internal/sql/recurring.js"
 import type { JobWithStateRow } from "./internal/sql/jobs.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
@@ -96,6 +98,12 @@ export interface JobClientService {
   readonly queues: Effect.Effect<ReadonlyArray<QueueInfo>, SqlError.SqlError>
   /** Deletes finished jobs older than `olderThan`, in batches; returns how many. */
   readonly clearFinishedJobs: (options?: ClearFinishedOptions) => Effect.Effect<number, SqlError.SqlError>
+  /** Adds or replaces a dynamic recurring task (made with `Recurring.define(options, false)`). */
+  readonly addRecurringTask: (task: RecurringTask) => Effect.Effect<void, InvalidRecurringTaskError | SqlError.SqlError>
+  /** Removes a dynamic recurring task; returns whether there was one. */
+  readonly removeRecurringTask: (key: string) => Effect.Effect<boolean, InvalidRecurringTaskError | SqlError.SqlError>
+  /** Every recurring task, static and dynamic. */
+  readonly recurringTasks: Effect.Effect<ReadonlyArray<RecurringTask>, SqlError.SqlError>
 }
 
 const toJobInfo = (row: JobWithStateRow): Option.Option<JobInfo> =>
@@ -220,6 +228,25 @@ const make = Effect.gen(function*() {
         paused: paused.has(name)
       }))
     }),
+    addRecurringTask: (task) =>
+      Effect.gen(function*() {
+        const existing = (yield* store.recurring.all).find((r) => r.key === task.key)
+        if (existing?.static) {
+          return yield* new InvalidRecurringTaskError({ key: task.key, message: `recurring task "${task.key}" is static; change it in code` })
+        }
+        yield* store.recurring.upsert({ ...task, static: false }, yield* Clock.currentTimeMillis)
+      }),
+    removeRecurringTask: (key) =>
+      Effect.gen(function*() {
+        const existing = (yield* store.recurring.all).find((r) => r.key === key)
+        if (existing === undefined) return false
+        if (existing.static) {
+          return yield* new InvalidRecurringTaskError({ key, message: `recurring task "${key}" is static; remove it from code` })
+        }
+        yield* store.recurring.remove(key)
+        return true
+      }),
+    recurringTasks: store.recurring.all,
     clearFinishedJobs: (options) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis

@@ -3,12 +3,12 @@
  * many schedulers run. Static ones are layers (`Recurring.make`), upserted when a scheduler starts; dynamic ones
  * are added and removed at run time (`Recurring.add`, `Recurring.remove`) and picked up without a restart.
  */
-import { Context, Effect, Either, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import { InvalidRecurringTaskError } from "./Errors.js"
+import { JobClient } from "./JobClient.js"
 import type { Task } from "./Task.js"
 import * as Cron from "./internal/Cron.js"
 import type { RecurringRow } from "./internal/sql/recurring.js"
-import { Store } from "./internal/Store.js"
 import { maxPriority, minPriority, validateQueueName } from "./internal/prepare.js"
 
 export interface RecurringOptions<A, I> {
@@ -105,24 +105,12 @@ export const make = <A, I>(options: RecurringOptions<A, I>): Layer.Layer<never, 
 export const add = <A, I>(options: RecurringOptions<A, I>) =>
   Effect.gen(function*() {
     const task = yield* define(options, false)
-    const store = yield* Store
-    const existing = (yield* store.recurring.all).find((r) => r.key === task.key)
-    if (existing?.static) return yield* invalid(task.key, "the key belongs to a static recurring task")
-    const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
-    yield* store.recurring.upsert(task, now)
+    yield* Effect.flatMap(JobClient, (client) => client.addRecurringTask(task))
     return task
   })
 
 /** Removes a dynamic recurring task; returns whether one was removed. */
-export const remove = (key: string) =>
-  Effect.gen(function*() {
-    const store = yield* Store
-    const existing = Option.fromNullable((yield* store.recurring.all).find((r) => r.key === key))
-    if (Option.isNone(existing)) return false
-    if (existing.value.static) return yield* invalid(key, "static recurring tasks are removed from code, not at run time")
-    yield* store.recurring.remove(key)
-    return true
-  })
+export const remove = (key: string) => Effect.flatMap(JobClient, (client) => client.removeRecurringTask(key))
 
 /** Every recurring task in the database, static and dynamic. */
-export const list = Effect.flatMap(Store, (store) => store.recurring.all)
+export const list = Effect.flatMap(JobClient, (client) => client.recurringTasks)
