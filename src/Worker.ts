@@ -9,6 +9,7 @@ import { JobError } from "./JobError.js"
 import { JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults, type WorkerConfig } from "./QueueConfig.js"
 import { TaskRegistry } from "./TaskRegistry.js"
+import * as Finisher from "./internal/Finisher.js"
 import { randomName, register, writeRetry } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
 import { awaitQuit } from "./internal/Signals.js"
@@ -32,9 +33,6 @@ export const fromConfig = (config: WorkerConfig): WorkerOptions => ({
   threads: config.threads,
   pollingInterval: config.pollingInterval
 })
-
-/** Successful jobs finished per statement. */
-const finishBatchSize = 500
 
 const describe = (row: JobRow): JobDescription => ({
   id: row.id,
@@ -84,42 +82,7 @@ export const start = (
         Effect.asVoid
       ))
 
-    // Successful jobs, finished in batches by one fiber.
-    const completions = yield* Queue.bounded<JobDescription>(Math.max(256, threads * 4))
-    const finish = (jobs: ReadonlyArray<JobDescription>) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const finished = new Set(
-          yield* store.claimed.finish(jobs.map((j) => j.id), processId, now, preserve).pipe(Effect.retry(writeRetry))
-        )
-        yield* events.publishAll(
-          jobs.filter((job) => finished.has(job.id)).map((job) =>
-            JobEvent.Finished({ job, processId, outcome: "succeeded", error: undefined })
-          )
-        )
-        for (const job of jobs) {
-          if (!finished.has(job.id)) {
-            yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its success was not recorded`)
-          }
-        }
-      }).pipe(
-        Effect.catchAll((e) => Effect.logError("steady-queue: could not record finished jobs; pruning will fail them", e)),
-        Effect.uninterruptible
-      )
-    const flushAll = Effect.flatMap(Queue.takeAll(completions), (chunk) => {
-      const all = Array.from(chunk)
-      return Effect.forEach(
-        Array.from({ length: Math.ceil(all.length / finishBatchSize) }, (_, i) => all.slice(i * finishBatchSize, (i + 1) * finishBatchSize)),
-        finish,
-        { discard: true }
-      )
-    })
-    yield* Effect.addFinalizer(() => flushAll)
-    yield* Queue.takeBetween(completions, 1, finishBatchSize).pipe(
-      Effect.flatMap((chunk) => finish(Array.from(chunk))),
-      Effect.forever,
-      Effect.forkScoped
-    )
+    const completions = yield* Finisher.start({ processId, preserveFinishedJobs: preserve, capacity: Math.max(256, threads * 4) })
 
     const fail = (job: JobDescription, error: JobError) =>
       Effect.gen(function*() {
@@ -144,7 +107,7 @@ export const start = (
           : yield* Effect.exit(handler.run(row.arguments, job))
         // Reaching here with an interruption means the handler interrupted itself: that is a failure too.
         // (When the worker interrupts the job, this fiber stops before this line and the claim is released.)
-        if (Exit.isSuccess(exit)) yield* Queue.offer(completions, job)
+        if (Exit.isSuccess(exit)) yield* completions.offer(job)
         else yield* fail(job, JobError.fromCause(exit.cause))
       })
 
