@@ -2,7 +2,7 @@
  * A worker: polls its queues, claims at most as many jobs as it has free threads, runs each in a fiber, and
  * writes outcomes back, finishing successful jobs in batches. Closing its scope shuts it down gracefully.
  */
-import { Clock, Duration, Effect, Exit, Fiber, FiberSet, Queue, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberSet, Queue, type Scope } from "effect"
 import type { JobDescription } from "./CurrentJob.js"
 import { UnknownTaskError } from "./Errors.js"
 import { JobError } from "./JobError.js"
@@ -82,7 +82,7 @@ export const start = (
         Effect.asVoid
       ))
 
-    const completions = yield* Finisher.start({ processId, preserveFinishedJobs: preserve, capacity: Math.max(256, threads * 4) })
+    const completions = yield* Finisher.start({ processId, preserveFinishedJobs: preserve })
 
     const fail = (job: JobDescription, error: JobError) =>
       Effect.gen(function*() {
@@ -97,20 +97,26 @@ export const start = (
         Effect.uninterruptible
       )
 
+    // Only the handler can be interrupted: once it has returned, its outcome is always handed on, so a shutdown
+    // cannot release (and so re-run) a job that already succeeded.
     const perform = (row: JobRow) =>
-      Effect.gen(function*() {
-        const job = describe(row)
-        yield* events.publish(JobEvent.Started({ job, processId }))
-        const handler = registry.get(row.task_name)
-        const exit = handler === undefined
-          ? Exit.fail(new UnknownTaskError({ taskName: row.task_name, message: `no handler is registered for task "${row.task_name}"` }))
-          : yield* Effect.exit(handler.run(row.arguments, job))
-        // Reaching here with an interruption means the handler interrupted itself: that is a failure too.
-        // (When the worker interrupts the job, this fiber stops before this line and the claim is released.)
-        if (Exit.isSuccess(exit)) yield* completions.offer(job)
-        else yield* fail(job, JobError.fromCause(exit.cause))
-      })
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const job = describe(row)
+          yield* events.publish(JobEvent.Started({ job, processId }))
+          const handler = registry.get(row.task_name)
+          const exit = handler === undefined
+            ? Exit.fail(new UnknownTaskError({ taskName: row.task_name, message: `no handler is registered for task "${row.task_name}"` }))
+            : yield* Effect.exit(restore(handler.run(row.arguments, job)))
+          if (Exit.isSuccess(exit)) yield* completions.offer(job)
+          // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted otherwise (the
+          // handler interrupted itself): a failure like any other.
+          else if (!(stopping && Cause.isInterruptedOnly(exit.cause))) yield* fail(job, JobError.fromCause(exit.cause))
+        })
+      )
 
+    // Set when shutdown begins; tells the worker's own interruptions from a handler's.
+    let stopping = false
     // Job fibers; `inFlight` is only raised by the poll loop, so reading it there never over-claims.
     const jobs = yield* FiberSet.make<void>()
     let inFlight = 0
@@ -154,7 +160,12 @@ export const start = (
           continue
         }
         const claimed = yield* poll(free).pipe(
-          Effect.catchAll((e) => Effect.as(Effect.logWarning("steady-queue: polling failed", e), [] as ReadonlyArray<JobRow>))
+          // Defects too: the poll loop must outlive anything a single poll can throw.
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause)
+              ? Effect.failCause(cause)
+              : Effect.as(Effect.logWarning("steady-queue: polling failed", cause), [] as ReadonlyArray<JobRow>)
+          )
         )
         for (const row of claimed) {
           inFlight++
@@ -174,7 +185,8 @@ export const start = (
     // Added last, so it runs first: stop polling, then let running jobs finish within the shutdown timeout.
     // The FiberSet's own finalizer interrupts what is left; the claims of those go back to ready.
     yield* Effect.addFinalizer(() =>
-      Fiber.interrupt(poller).pipe(
+      Effect.sync(() => (stopping = true)).pipe(
+        Effect.zipRight(Fiber.interrupt(poller)),
         Effect.zipRight(
           // SIGQUIT cuts the grace period short.
           Effect.raceFirst(FiberSet.awaitEmpty(jobs), awaitQuit).pipe(Effect.interruptible, Effect.timeoutOption(shutdownTimeout))

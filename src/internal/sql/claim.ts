@@ -85,13 +85,14 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
           const picked = yield* sql<{ readonly id: unknown; readonly job_id: unknown }>`
             SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
             ${order} LIMIT ${limitOf(limit)} FOR UPDATE SKIP LOCKED`
-          if (picked.length === 0) return [] as ReadonlyArray<number>
+          if (picked.length === 0) return [] as ReadonlyArray<JobRow>
           const rowIds = decodeIdRows(picked).map((r) => r.id)
           const jobIds = decodeJobIdRows(picked).map((r) => r.job_id)
           yield* insertClaims(jobIds, processId, now)
           // By primary key, in one statement: the pattern that keeps InnoDB free of deadlocks here.
           yield* sql`DELETE FROM steady_queue_ready_executions WHERE ${sql.in("id", rowIds)}`.unprepared
-          return jobIds
-        })).pipe(Effect.flatMap(selectJobs))
+          // Read back inside the transaction: a failed read then rolls the claim back instead of stranding it.
+          return yield* selectJobs(jobIds)
+        }))
   }
 }
