@@ -17,7 +17,7 @@ const errorOf = (id: number) =>
 
 export const failuresSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("failures", (it) => {
-    it.scoped("a handler's typed failure, a defect and a thrown exception each become a failed execution", () =>
+    it.scoped("a handler's typed failure, a defect, a thrown exception and a self-interruption each fail the job", () =>
       Effect.gen(function*() {
         yield* reset
         yield* handlers(Charge.toLayer(({ cents }) =>
@@ -25,14 +25,16 @@ export const failuresSuite = (dialect: DialectName) =>
             ? Effect.fail(new ChargeDeclined({ message: "card declined" }))
             : cents === 2
             ? Effect.die(new RangeError("cents out of range"))
+            : cents === 4
+            ? Effect.interrupt
             : Effect.sync(() => {
               throw new TypeError("boom in sync code")
             })
         ))
         const sub = yield* subscribe
-        const [typed, defect, thrown] = yield* JobClient.enqueueAll([1, 2, 3].map((cents) => Charge.job({ cents })))
-        yield* startWorker({ threads: 3 })
-        const finished = yield* awaitFinished(sub, 3)
+        const [typed, defect, thrown, interrupted] = yield* JobClient.enqueueAll([1, 2, 3, 4].map((cents) => Charge.job({ cents })))
+        yield* startWorker({ threads: 4 })
+        const finished = yield* awaitFinished(sub, 4)
         assert.isTrue(finished.every((e) => e.outcome === "failed"))
         const e1 = yield* errorOf(typed.id)
         assert.strictEqual(e1.tag, "ChargeDeclined")
@@ -45,7 +47,8 @@ export const failuresSuite = (dialect: DialectName) =>
         const e3 = yield* errorOf(thrown.id)
         assert.strictEqual(e3.tag, "TypeError")
         assert.strictEqual(e3.message, "boom in sync code")
-        assert.strictEqual(yield* count("steady_queue_failed_executions"), 3)
+        assert.isDefined(yield* errorOf(interrupted.id))
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 4)
         assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
       }))
 
