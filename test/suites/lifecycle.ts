@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Clock, Effect, Exit, Option, Queue, Scope, TestClock } from "effect"
+import { Clock, ConfigProvider, Duration, Effect, Exit, Option, Queue, Scope, TestClock } from "effect"
 import { JobClient, Supervisor, QueueConfig } from "../../src/index.js"
 import type { JobEvent } from "../../src/JobEvents.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
@@ -121,5 +121,22 @@ export const lifecycleSuite = (dialect: DialectName) =>
         const custom = yield* QueueConfig.make({ shutdownTimeout: "30 seconds", workers: [{ queues: ["a", "b*"], threads: 8 }] })
         assert.strictEqual(custom.workers[0].threads, 8)
         assert.strictEqual(custom.dispatchers.length, 1)
+        // From the environment: the JSON first, then single settings over it, then the code's base under both.
+        const env = ConfigProvider.fromMap(new Map([
+          ["STEADY_QUEUE_CONFIG", JSON.stringify({ workers: [{ threads: 2 }], shutdownTimeout: "1 second" })],
+          ["STEADY_QUEUE_SHUTDOWN_TIMEOUT", "2500"],
+          ["STEADY_QUEUE_PRESERVE_FINISHED_JOBS", "false"],
+          ["STEADY_QUEUE_SUPERVISOR_PIDFILE", "none"],
+          ["STEADY_QUEUE_MODE", "fork"]
+        ]))
+        const fromEnv = yield* QueueConfig.fromEnv({ processAliveThreshold: "1 minute" }).pipe(Effect.withConfigProvider(env))
+        assert.strictEqual(fromEnv.workers[0].threads, 2)
+        assert.strictEqual(Duration.toMillis(fromEnv.shutdownTimeout), 2500)
+        assert.strictEqual(Duration.toMillis(fromEnv.processAliveThreshold), 60_000)
+        assert.isFalse(fromEnv.preserveFinishedJobs)
+        assert.isNull(fromEnv.supervisorPidfile)
+        assert.strictEqual(fromEnv.mode, "fork")
+        const badEnv = ConfigProvider.fromMap(new Map([["STEADY_QUEUE_CONFIG", "{not json"]]))
+        assert.strictEqual((yield* Effect.flip(QueueConfig.fromEnv().pipe(Effect.withConfigProvider(badEnv))))._tag, "InvalidConfigError")
       }))
   })
