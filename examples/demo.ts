@@ -1,6 +1,7 @@
 /**
  * The demo behind `npm start`: an embedded SQLite queue in tmp/, a mix of jobs (immediate, delayed, by
- * priority, bulk, and one that fails), one line per outcome, then a worker that runs until Ctrl-C.
+ * priority, bulk, one that fails, and a recurring one every 15 seconds), one line per outcome, then a worker that
+ * runs until Ctrl-C.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Queue } from "effect"

@@ -2,8 +2,8 @@
  * Handlers, one layer each; the worker process provides them to the supervisor.
  */
 import { Effect, Layer } from "effect"
-import { CurrentJob } from "steady-queue"
-import { CardDeclined, ChargeCard, GenerateReport, ResizeImage, SendWelcomeEmail } from "./tasks.js"
+import { CurrentJob, Recurring } from "steady-queue"
+import { CardDeclined, ChargeCard, GenerateReport, Heartbeat, ResizeImage, SendWelcomeEmail } from "./tasks.js"
 
 export const Handlers = Layer.mergeAll(
   SendWelcomeEmail.toLayer(({ email }) => Effect.sleep("50 millis").pipe(Effect.as(`sent to ${email}`))),
@@ -19,5 +19,8 @@ export const Handlers = Layer.mergeAll(
     cents > 100_000n
       ? Effect.fail(new CardDeclined({ orderId, message: `amount ${cents} exceeds the card limit` }))
       : Effect.void
-  )
+  ),
+  Heartbeat.toLayer(() => Effect.void),
+  // A recurring task: the scheduler enqueues it every 15 seconds (6 fields: seconds first).
+  Recurring.make({ key: "demo-heartbeat", schedule: "*/15 * * * * *", task: Heartbeat, payload: { source: "demo" } })
 )

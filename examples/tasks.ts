@@ -28,3 +28,5 @@ export class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclin
   orderId: Schema.Number,
   message: Schema.String
 }) {}
+
+export const Heartbeat = Task.make("Heartbeat", { payload: Schema.Struct({ source: Schema.String }) })
