@@ -13,6 +13,8 @@ export interface JobDescription {
   readonly attempts: number
   readonly scheduledAt: Date
   readonly enqueuedAt: Date
+  /** The concurrency control the job runs under, if its task has one. */
+  readonly concurrency: { readonly key: string; readonly limit: number } | null
 }
 
 export class CurrentJob extends Context.Tag("steady-queue/CurrentJob")<CurrentJob, JobDescription>() {}

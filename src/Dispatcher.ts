@@ -2,7 +2,7 @@
  * A dispatcher: moves due scheduled jobs to ready, `batchSize` at a time, going again at once while batches
  * come back full and sleeping `pollingInterval` otherwise.
  */
-import { Clock, Duration, Effect, type Scope } from "effect"
+import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
 import { defaults, type DispatcherConfig } from "./QueueConfig.js"
 import { randomName, register } from "./internal/ProcessRow.js"
 import { Store } from "./internal/Store.js"
@@ -11,6 +11,8 @@ import { Wakeup } from "./internal/Wakeup.js"
 export interface DispatcherOptions {
   readonly pollingInterval?: Duration.DurationInput
   readonly batchSize?: number
+  readonly concurrencyMaintenance?: boolean
+  readonly concurrencyMaintenanceInterval?: Duration.DurationInput
   readonly name?: string
   readonly supervisorId?: number | null
   readonly heartbeatInterval?: Duration.DurationInput
@@ -18,7 +20,9 @@ export interface DispatcherOptions {
 
 export const fromConfig = (config: DispatcherConfig): DispatcherOptions => ({
   pollingInterval: config.pollingInterval,
-  batchSize: config.batchSize
+  batchSize: config.batchSize,
+  concurrencyMaintenance: config.concurrencyMaintenance,
+  concurrencyMaintenanceInterval: config.concurrencyMaintenanceInterval
 })
 
 /** Starts a dispatcher in the current scope; returns its process id. */
@@ -46,5 +50,15 @@ export const start = (options: DispatcherOptions = {}): Effect.Effect<number, ne
       Effect.forever,
       Effect.forkScoped
     )
+    if (options.concurrencyMaintenance ?? defaults.concurrencyMaintenance) {
+      const interval = options.concurrencyMaintenanceInterval ?? defaults.concurrencyMaintenanceInterval
+      yield* Effect.flatMap(Clock.currentTimeMillis, (now) => store.semaphores.maintain(now, batchSize)).pipe(
+        Effect.tap((released) => (released > 0 ? wakeup.ring : Effect.void)),
+        Effect.catchAll((e) => Effect.logWarning("steady-queue: concurrency maintenance failed", e)),
+        Effect.repeat(Schedule.spaced(interval)),
+        Effect.delay(interval),
+        Effect.forkScoped
+      )
+    }
     return processId
   })

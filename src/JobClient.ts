@@ -40,6 +40,8 @@ export interface JobRequest {
   readonly queue: string
   readonly priority: number
   readonly options: EnqueueOptions
+  /** The task's concurrency control, resolved for this payload. */
+  readonly concurrency: { readonly key: string; readonly limit: number; readonly durationMs: number } | undefined
   readonly encodePayload: () => Either.Either<string, PayloadEncodeError>
 }
 
@@ -47,7 +49,7 @@ export type EnqueueError = InvalidJobOptionsError | PayloadEncodeError | SqlErro
 
 export type JobState = "scheduled" | "ready" | "claimed" | "blocked" | "failed" | "finished"
 
-export interface JobInfo extends Omit<JobDescription, "enqueuedAt"> {
+export interface JobInfo extends Omit<JobDescription, "enqueuedAt" | "concurrency"> {
   /** The payload as stored (encoded JSON). */
   readonly arguments: string
   readonly state: JobState

@@ -28,9 +28,27 @@ const addRecurringTimeZone = Effect.gen(function*() {
     : sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN time_zone TEXT NULL`
 })
 
+/** A limited job carries its limit and duration, so every path that waits on or signals its semaphore knows them. */
+const addConcurrencySettings = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE steady_queue_jobs ADD COLUMN concurrency_limit INTEGER NULL`
+  yield* sql`ALTER TABLE steady_queue_jobs ADD COLUMN concurrency_duration BIGINT NULL`
+})
+
+/** A recurring task of a limited task keeps its concurrency control (JSON), so its runs are limited too. */
+const addRecurringConcurrency = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const { dialect } = yield* Effect.orDie(detect)
+  yield* dialect === "mysql"
+    ? sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency LONGTEXT NULL`
+    : sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency TEXT NULL`
+})
+
 const migrations = {
   "0001_create_tables": createTables,
-  "0002_recurring_time_zone": addRecurringTimeZone
+  "0002_recurring_time_zone": addRecurringTimeZone,
+  "0003_concurrency_settings": addConcurrencySettings,
+  "0004_recurring_concurrency": addRecurringConcurrency
 }
 
 /** Applies pending migrations; returns the ones applied now. */

@@ -13,6 +13,8 @@ export const defaults = {
   workerPollingInterval: Duration.millis(100),
   dispatcherPollingInterval: Duration.seconds(1),
   dispatcherBatchSize: 500,
+  concurrencyMaintenance: true,
+  concurrencyMaintenanceInterval: Duration.seconds(600),
   schedulerPollingInterval: Duration.seconds(5),
   processHeartbeatInterval: Duration.seconds(60),
   processAliveThreshold: Duration.minutes(5),
@@ -61,7 +63,10 @@ export type WorkerConfig = typeof WorkerConfig.Type
 export const DispatcherConfig = Schema.Struct({
   pollingInterval: withDefault(DurationValue, () => defaults.dispatcherPollingInterval),
   /** Scheduled jobs moved to ready per statement. */
-  batchSize: withDefault(PositiveInt, () => defaults.dispatcherBatchSize)
+  batchSize: withDefault(PositiveInt, () => defaults.dispatcherBatchSize),
+  /** Expire semaphores and release blocked jobs whose wait expired. */
+  concurrencyMaintenance: withDefault(Schema.Boolean, () => defaults.concurrencyMaintenance),
+  concurrencyMaintenanceInterval: withDefault(DurationValue, () => defaults.concurrencyMaintenanceInterval)
 })
 export type DispatcherConfig = typeof DispatcherConfig.Type
 

@@ -62,7 +62,8 @@ export const define = <A, I>(
       queueName: request.queue,
       priority: request.priority,
       description: options.description ?? null,
-      static: isStatic
+      static: isStatic,
+      concurrency: request.concurrency ?? null
     })
   )
 }

@@ -59,7 +59,9 @@ export const start = (
           arguments: task.arguments,
           priority: task.priority ?? 0,
           scheduledAt: runAt,
-          concurrencyKey: null
+          concurrencyKey: task.concurrency?.key ?? null,
+          concurrencyLimit: task.concurrency?.limit ?? null,
+          concurrencyDurationMs: task.concurrency?.durationMs ?? null
         }
         const inserted = yield* store.sql.withTransaction(Effect.gen(function*() {
           const [row] = yield* store.enqueue([job], now)

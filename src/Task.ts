@@ -2,7 +2,7 @@
  * Tasks: a name, a payload schema and defaults. Producers import the task to enqueue it; the worker process
  * registers a handler for it with `toLayer`.
  */
-import { Context, Effect, Either, Layer, ParseResult, Schema } from "effect"
+import { Context, Duration, Effect, Either, Layer, ParseResult, Schema } from "effect"
 import { CurrentJob, type JobDescription } from "./CurrentJob.js"
 import { PayloadDecodeError, PayloadEncodeError } from "./Errors.js"
 import { type EnqueueError, type EnqueueOptions, JobClient, type JobRequest } from "./JobClient.js"
@@ -16,6 +16,19 @@ export interface TaskOptions<A, I> {
   readonly queue?: string
   /** Default priority, -100..100, larger runs first; 0 when omitted. */
   readonly priority?: number
+  /** At most `limit` jobs with the same key run at once (see the README's concurrency controls). */
+  readonly concurrency?: ConcurrencyOptions<A>
+}
+
+export interface ConcurrencyOptions<A> {
+  /** A string, or a function of the payload, naming what is limited together. */
+  readonly key: string | ((payload: A) => string)
+  /** Jobs with the same key (and group) running at once; default 1. */
+  readonly limit?: number
+  /** How long a slot is guaranteed; default 3 minutes. */
+  readonly duration?: Duration.DurationInput
+  /** Tasks in the same group share their limits; default the task's name. */
+  readonly group?: string
 }
 
 export interface Task<A, I = A> {
@@ -37,6 +50,9 @@ export interface Task<A, I = A> {
 
 export const defaultQueue = "default"
 
+/** Steady Queue's `default_concurrency_control_period`. */
+export const defaultConcurrencyControlPeriod = Duration.minutes(3)
+
 export const make = <A, I>(name: string, options: TaskOptions<A, I>): Task<A, I> => {
   const json = Schema.parseJson(options.payload)
   const encode = ParseResult.encodeEither(json)
@@ -44,11 +60,20 @@ export const make = <A, I>(name: string, options: TaskOptions<A, I>): Task<A, I>
   const queue = options.queue ?? defaultQueue
   const priority = options.priority ?? 0
 
+  const concurrency = options.concurrency
+  const limit = concurrency?.limit ?? 1
+  const durationMs = Duration.toMillis(concurrency?.duration ?? defaultConcurrencyControlPeriod)
+
   const job = (payload: A, enqueueOptions: EnqueueOptions = {}): JobRequest => ({
     taskName: name,
     queue: enqueueOptions.queue ?? queue,
     priority: enqueueOptions.priority ?? priority,
     options: enqueueOptions,
+    concurrency: concurrency === undefined ? undefined : {
+      key: `${concurrency.group ?? name}/${typeof concurrency.key === "string" ? concurrency.key : concurrency.key(payload)}`,
+      limit,
+      durationMs
+    },
     encodePayload: () =>
       Either.mapLeft(
         encode(payload),

@@ -10,6 +10,7 @@ import { JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults, type WorkerConfig } from "./QueueConfig.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 import * as Finisher from "./internal/Finisher.js"
+import { signalSemaphores } from "./internal/Semaphore.js"
 import { randomName, register, writeRetry } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
 import { awaitQuit } from "./internal/Signals.js"
@@ -42,7 +43,8 @@ const describe = (row: JobRow): JobDescription => ({
   priority: row.priority,
   attempts: row.attempts,
   scheduledAt: new Date(row.scheduled_at),
-  enqueuedAt: new Date(row.created_at)
+  enqueuedAt: new Date(row.created_at),
+  concurrency: row.concurrency_key === null ? null : { key: row.concurrency_key, limit: row.concurrency_limit ?? 1 }
 })
 
 /**
@@ -84,13 +86,17 @@ export const start = (
 
     const completions = yield* Finisher.start({ processId, preserveFinishedJobs: preserve })
 
+    const signal = (jobs: ReadonlyArray<JobDescription>) => signalSemaphores(store, jobs)
     const fail = (job: JobDescription, error: JobError) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const recorded = yield* store.claimed.fail(job.id, processId, JobError.encodeJson(error), now).pipe(
           Effect.retry(writeRetry)
         )
-        if (recorded) yield* events.publish(JobEvent.Finished({ job, processId, outcome: "failed", error }))
+        if (recorded) {
+          yield* signal([job])
+          yield* events.publish(JobEvent.Finished({ job, processId, outcome: "failed", error }))
+        }
         else yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its failure was not recorded`)
       }).pipe(
         Effect.catchAll((e) => Effect.logError(`steady-queue: could not record the failure of job ${job.id}`, e)),

@@ -16,9 +16,13 @@ export const failProcess = (processId: number, error: ProcessPrunedError | Proce
   Effect.gen(function*() {
     const store = yield* Store
     const now = yield* Clock.currentTimeMillis
-    return yield* store.sql.withTransaction(
+    const failed = yield* store.sql.withTransaction(
       Effect.zipLeft(store.claimed.failAll(processId, stored(error), now), store.processes.deregister(processId))
     )
+    // Their semaphore slots come back now, not only when the semaphores expire.
+    const limits = yield* store.semaphores.limitsOf(failed)
+    if (limits.length > 0) yield* store.semaphores.signal(limits, now)
+    return failed
   })
 
 export const pruneDeadProcesses = (aliveThreshold: Duration.DurationInput, self: number) =>

@@ -14,6 +14,16 @@ import { makeQueues } from "./sql/queues.js"
 import { makeRecurring } from "./sql/recurring.js"
 import { makeClearFinished } from "./sql/retention.js"
 import { makeDispatchScheduled } from "./sql/scheduled.js"
+import { makeSemaphores } from "./sql/semaphores.js"
+
+const toLimited = (j: InsertedJob) => ({
+  jobId: j.id,
+  queueName: j.queueName,
+  priority: j.priority,
+  key: j.concurrencyKey!,
+  limit: j.concurrencyLimit!,
+  durationMs: j.concurrencyDurationMs!
+})
 
 const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -22,15 +32,23 @@ const make = Effect.gen(function*() {
   const insertExecutions = makeInsertExecutions(sql)
   /** Writes new jobs with their executions, atomically (joining the caller's transaction if there is one). */
   const enqueuePg = makeEnqueuePg(sql)
+  const semaphores = makeSemaphores(sql, info)
+  const isLimited = (j: NewJob) => j.concurrencyKey !== null
+  /** Due jobs with a concurrency key wait on their semaphore: ready if they get a slot, blocked if not. */
+  const dispatchLimited = (rows: ReadonlyArray<InsertedJob>, now: number) =>
+    semaphores.dispatch(rows.filter((j) => isLimited(j) && j.scheduledAt <= now).map(toLimited), now)
   const enqueue = info.dialect === "pg"
     ? (jobs: ReadonlyArray<NewJob>, now: number) =>
-      // One statement per batch: a single batch needs no transaction of its own.
-      jobs.length <= insertBatchSize ? enqueuePg(jobs, now) : sql.withTransaction(enqueuePg(jobs, now))
+      // One statement per batch: a single batch of unlimited jobs needs no transaction of its own.
+      jobs.length <= insertBatchSize && !jobs.some(isLimited)
+        ? enqueuePg(jobs, now)
+        : sql.withTransaction(Effect.tap(enqueuePg(jobs, now), (rows) => dispatchLimited(rows, now)))
     : (jobs: ReadonlyArray<NewJob>, now: number) =>
       sql.withTransaction(Effect.gen(function*() {
         const rows: ReadonlyArray<InsertedJob> = yield* insertJobs(jobs, now)
-        yield* insertExecutions.ready(rows.filter((j) => j.scheduledAt <= now), now)
+        yield* insertExecutions.ready(rows.filter((j) => j.scheduledAt <= now && !isLimited(j)), now)
         yield* insertExecutions.scheduled(rows.filter((j) => j.scheduledAt > now), now)
+        yield* dispatchLimited(rows, now)
         return rows
       }))
   return {
@@ -40,13 +58,14 @@ const make = Effect.gen(function*() {
     claim: makeClaim(sql, info),
     claimGuardsPauses: claimGuardsPauses(info),
     claimed: makeClaimed(sql, info),
-    dispatchScheduled: makeDispatchScheduled(sql, info),
+    dispatchScheduled: makeDispatchScheduled(sql, info, semaphores.readyAgain),
     jobs: makeJobs(sql),
-    failed: makeFailed(sql, info),
+    failed: makeFailed(sql, info, semaphores.readyAgain),
     queues: makeQueues(sql, info),
     clearFinished: makeClearFinished(sql, info),
     processes: makeProcesses(sql, info),
-    recurring: makeRecurring(sql, info)
+    recurring: makeRecurring(sql, info),
+    semaphores
   } as const
 })
 

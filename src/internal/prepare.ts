@@ -51,6 +51,18 @@ const prepare = (request: JobRequest, now: number): Either.Either<NewJob, Invali
   }
   const queueProblem = validateQueueName(request.queue)
   if (queueProblem !== undefined) return Either.left(invalid(request, "queue", queueProblem))
+  const concurrency = request.concurrency
+  if (concurrency !== undefined) {
+    if (!Number.isInteger(concurrency.limit) || concurrency.limit < 1) {
+      return Either.left(invalid(request, "concurrency", "the concurrency limit must be a whole number of at least 1"))
+    }
+    if (!(concurrency.durationMs > 0) || !Number.isFinite(concurrency.durationMs)) {
+      return Either.left(invalid(request, "concurrency", "the concurrency duration must be a positive, finite duration"))
+    }
+    if (concurrency.key.length > maxNameLength) {
+      return Either.left(invalid(request, "concurrency", `the concurrency key must be at most ${maxNameLength} characters`))
+    }
+  }
   return Either.all({ at: scheduledAt(request, now), args: request.encodePayload() }).pipe(
     Either.map(({ args, at }): NewJob => ({
       publicId: crypto.randomUUID(),
@@ -59,7 +71,9 @@ const prepare = (request: JobRequest, now: number): Either.Either<NewJob, Invali
       arguments: args,
       priority: request.priority,
       scheduledAt: at,
-      concurrencyKey: null
+      concurrencyKey: request.concurrency?.key ?? null,
+      concurrencyLimit: request.concurrency?.limit ?? null,
+      concurrencyDurationMs: request.concurrency?.durationMs ?? null
     }))
   )
 }

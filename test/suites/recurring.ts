@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Either, Layer, TestClock } from "effect"
-import { Recurring, Scheduler } from "../../src/index.js"
+import { Effect, Either, Layer, Schema, TestClock } from "effect"
+import { Recurring, Scheduler, Task } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { count, eventually, Probe } from "../support/harness.js"
 
@@ -13,6 +13,11 @@ const runs = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 )
 
 const waitForRuns = (n: number) => eventually(Effect.map(count("steady_queue_recurring_executions"), (k) => k === n))
+
+const Limited = Task.make("LimitedRecurring", {
+  payload: Schema.Struct({ label: Schema.String }),
+  concurrency: { key: "only-one" }
+})
 
 const every5 = Recurring.make({ key: "every-5", schedule: "*/5 * * * *", task: Probe, payload: { label: "tick" } })
 
@@ -125,5 +130,20 @@ export const recurringSuite = (dialect: DialectName) =>
         yield* TestClock.adjust("10 seconds")
         yield* TestClock.adjust("2 minutes")
         assert.strictEqual(yield* count("steady_queue_recurring_executions"), 1)
+      }))
+
+    it.scoped("runs of a limited task go through its semaphore", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* TestClock.setTime(Date.parse("2030-01-01T00:00:30Z"))
+        yield* Layer.build(Recurring.make({ key: "limited", schedule: "* * * * *", task: Limited, payload: { label: "l" } }))
+        yield* Scheduler.start({ pollingInterval: "1 day" })
+        yield* TestClock.adjust("30 seconds")
+        yield* waitForRuns(1)
+        yield* TestClock.adjust("1 minute")
+        yield* waitForRuns(2)
+        // No worker runs them: the first holds the only slot, the second waits.
+        assert.strictEqual(yield* count("steady_queue_ready_executions"), 1)
+        assert.strictEqual(yield* count("steady_queue_blocked_executions"), 1)
       }))
   })

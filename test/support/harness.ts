@@ -68,13 +68,13 @@ export const advanceUntil = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Dura
     return yield* Effect.ensuring(effect, Fiber.interrupt(driver))
   })
 
-/** Polls `condition` in real time (up to 30 s) for effects that happen off the test's fiber. */
+/** Polls `condition` in real time (up to 60 s) for effects that happen off the test's fiber. */
 export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
   Effect.gen(function*() {
-    const deadline = Date.now() + 30_000
+    const deadline = Date.now() + 60_000
     while (Date.now() < deadline) {
       if (yield* condition) return
       yield* TestServices.provideLive(Effect.sleep("10 millis"))
     }
-    return yield* Effect.dieMessage("condition not met within 30 s")
+    return yield* Effect.dieMessage("condition not met within 60 s")
   })

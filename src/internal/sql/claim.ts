@@ -37,7 +37,8 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
   const selectJobs = (ids: ReadonlyArray<number>) =>
     ids.length === 0
       ? Effect.succeed([] as ReadonlyArray<JobRow>)
-      : sql`SELECT id, public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at, created_at
+      : sql`SELECT id, public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at, created_at,
+                   concurrency_key, concurrency_limit, concurrency_duration
             FROM steady_queue_jobs WHERE ${sql.in("id", ids)} ORDER BY priority DESC, id ASC`.pipe(
         Effect.map(decodeJobRows)
       )
@@ -62,7 +63,7 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
               SELECT job_id, ${processId}, ${now} FROM moved RETURNING job_id
             )
             SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
-                   j.scheduled_at, j.created_at
+                   j.scheduled_at, j.created_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration
             FROM steady_queue_jobs j WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
             ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.map(decodeJobRows))
     case "sqlite":

@@ -14,6 +14,8 @@ export interface NewJob {
   readonly priority: number
   readonly scheduledAt: number
   readonly concurrencyKey: string | null
+  readonly concurrencyLimit: number | null
+  readonly concurrencyDurationMs: number | null
 }
 
 export interface InsertedJob extends NewJob {
@@ -33,6 +35,8 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     attempts: 0,
     scheduled_at: job.scheduledAt,
     concurrency_key: job.concurrencyKey,
+    concurrency_limit: job.concurrencyLimit,
+    concurrency_duration: job.concurrencyDurationMs,
     created_at: now,
     updated_at: now
   })
@@ -82,17 +86,20 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient) =>
             ${column((j) => j.publicId)}::text[], ${column((j) => j.queueName)}::text[],
             ${column((j) => j.taskName)}::text[], ${column((j) => j.arguments)}::text[],
             ${column((j) => j.priority)}::int4[], ${column((j) => j.scheduledAt)}::int8[],
-            ${column((j) => j.concurrencyKey)}::text[]
-          ) WITH ORDINALITY AS t(public_id, queue_name, task_name, arguments, priority, scheduled_at, concurrency_key, ord)
+            ${column((j) => j.concurrencyKey)}::text[], ${column((j) => j.concurrencyLimit)}::int4[],
+            ${column((j) => j.concurrencyDurationMs)}::int8[]
+          ) WITH ORDINALITY AS t(public_id, queue_name, task_name, arguments, priority, scheduled_at, concurrency_key,
+                                 concurrency_limit, concurrency_duration, ord)
         ), jobs AS (
           INSERT INTO steady_queue_jobs (public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at,
-                                         concurrency_key, created_at, updated_at)
-          SELECT public_id, queue_name, task_name, arguments, priority, 0, scheduled_at, concurrency_key, ${now}, ${now}
+                                         concurrency_key, concurrency_limit, concurrency_duration, created_at, updated_at)
+          SELECT public_id, queue_name, task_name, arguments, priority, 0, scheduled_at, concurrency_key, concurrency_limit,
+                 concurrency_duration, ${now}, ${now}
           FROM input ORDER BY ord
-          RETURNING id, public_id, queue_name, priority, scheduled_at
+          RETURNING id, public_id, queue_name, priority, scheduled_at, concurrency_key
         ), ready AS (
           INSERT INTO steady_queue_ready_executions (job_id, queue_name, priority, created_at)
-          SELECT id, queue_name, priority, ${now} FROM jobs WHERE scheduled_at <= ${now}
+          SELECT id, queue_name, priority, ${now} FROM jobs WHERE scheduled_at <= ${now} AND concurrency_key IS NULL
         ), scheduled AS (
           INSERT INTO steady_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at)
           SELECT id, queue_name, priority, scheduled_at, ${now} FROM jobs WHERE scheduled_at > ${now}

@@ -8,7 +8,11 @@ import { affectedRows, decodeIdRows, decodeJobIdRows } from "./rows.js"
 
 type Ids = ReadonlyArray<number>
 
-export const makeFailed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+export const makeFailed = (
+  sql: SqlClient.SqlClient,
+  info: DialectInfo,
+  readyAgain: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
+) => {
   /** Deletes the failed executions of these jobs; returns the job ids that were failed. */
   const take = (jobIds: Ids): Effect.Effect<Ids, SqlError.SqlError> =>
     jobIds.length === 0
@@ -33,8 +37,8 @@ export const makeFailed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       if (taken.length === 0) return taken
       yield* sql`UPDATE steady_queue_jobs SET attempts = attempts + 1, updated_at = ${now}
                  WHERE ${sql.in("id", taken)}`.unprepared
-      yield* sql`INSERT INTO steady_queue_ready_executions (job_id, queue_name, priority, created_at)
-                 SELECT id, queue_name, priority, ${now} FROM steady_queue_jobs WHERE ${sql.in("id", taken)}`.unprepared
+      // Retried jobs wait on their semaphore again, like new ones.
+      yield* readyAgain(taken, now)
       return taken
     }))
 

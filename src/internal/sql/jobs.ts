@@ -23,7 +23,7 @@ const decode = Schema.decodeUnknownSync(Schema.Array(JobWithStateRow))
 export const makeJobs = (sql: SqlClient.SqlClient) => {
   const select = (where: ReturnType<typeof sql.and>) =>
     sql`SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts, j.scheduled_at,
-               j.finished_at, j.concurrency_key, j.created_at, j.updated_at,
+               j.finished_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration, j.created_at, j.updated_at,
                CASE WHEN c.id IS NOT NULL THEN 'claimed'
                     WHEN f.id IS NOT NULL THEN 'failed'
                     WHEN r.id IS NOT NULL THEN 'ready'

@@ -17,6 +17,8 @@ export interface RecurringRow {
   readonly priority: number | null
   readonly description: string | null
   readonly static: boolean
+  /** The task's concurrency control for this payload, if it has one. */
+  readonly concurrency: { readonly key: string; readonly limit: number; readonly durationMs: number } | null
 }
 
 const Row = Schema.Struct({
@@ -28,7 +30,8 @@ const Row = Schema.Struct({
   queue_name: Schema.NullOr(Schema.String),
   priority: DbNullableInt,
   description: Schema.NullOr(Schema.String),
-  static: Schema.Union(Schema.Boolean, DbInt)
+  static: Schema.Union(Schema.Boolean, DbInt),
+  concurrency: Schema.NullOr(Schema.String)
 })
 const decodeRows = Schema.decodeUnknownSync(Schema.Array(Row))
 
@@ -41,7 +44,8 @@ const toRow = (r: typeof Row.Type): RecurringRow => ({
   queueName: r.queue_name,
   priority: r.priority,
   description: r.description,
-  static: r.static === true || r.static === 1
+  static: r.static === true || r.static === 1,
+  concurrency: r.concurrency === null ? null : JSON.parse(r.concurrency) as RecurringRow["concurrency"]
 })
 
 export const makeRecurring = (sql: SqlClient.SqlClient, info: DialectInfo) => {
@@ -59,19 +63,21 @@ export const makeRecurring = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       priority: row.priority,
       static: bool(row.static),
       description: row.description,
+      concurrency: row.concurrency === null ? null : JSON.stringify(row.concurrency),
       created_at: now,
       updated_at: now
     }
     const set = sql`schedule = ${row.schedule}, time_zone = ${row.timeZone}, task_name = ${row.taskName},
       arguments = ${row.arguments}, queue_name = ${row.queueName}, priority = ${row.priority},
-      ${sql("static")} = ${bool(row.static)}, description = ${row.description}, updated_at = ${now}`
+      ${sql("static")} = ${bool(row.static)}, description = ${row.description},
+      concurrency = ${row.concurrency === null ? null : JSON.stringify(row.concurrency)}, updated_at = ${now}`
     return info.dialect === "mysql"
       ? sql`INSERT INTO steady_queue_recurring_tasks ${sql.insert(values)} ON DUPLICATE KEY UPDATE ${set}`
       : sql`INSERT INTO steady_queue_recurring_tasks ${sql.insert(values)} ON CONFLICT (${key}) DO UPDATE SET ${set}`
   }
 
   return {
-    all: sql`SELECT ${key}, schedule, time_zone, task_name, arguments, queue_name, priority, description, ${sql("static")}
+    all: sql`SELECT ${key}, schedule, time_zone, task_name, arguments, queue_name, priority, description, ${sql("static")}, concurrency
              FROM steady_queue_recurring_tasks ORDER BY ${key}`.pipe(Effect.map((rows) => decodeRows(rows).map(toRow))),
     upsert,
     /** Upserts the static tasks and deletes static rows no longer in code, in one transaction. */

@@ -10,7 +10,11 @@ const DueRow = Schema.Struct({ id: DbInt, job_id: DbInt, queue_name: Schema.Stri
 const decodeDue = Schema.decodeUnknownSync(Schema.Array(DueRow))
 export type DueExecution = typeof DueRow.Type
 
-export const makeDispatchScheduled = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+export const makeDispatchScheduled = (
+  sql: SqlClient.SqlClient,
+  info: DialectInfo,
+  readyAgain: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
+) => {
   const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
   const order = sql.literal("ORDER BY scheduled_at ASC, priority DESC, job_id ASC")
 
@@ -33,11 +37,8 @@ export const makeDispatchScheduled = (sql: SqlClient.SqlClient, info: DialectInf
   return (batchSize: number, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
       const due = yield* lockDue(batchSize, now)
-      if (due.length > 0) {
-        yield* sql`INSERT INTO steady_queue_ready_executions ${
-          sql.insert(due.map((d) => ({ job_id: d.job_id, queue_name: d.queue_name, priority: d.priority, created_at: now })))
-        }`.unprepared
-      }
+      // Limited jobs wait on their semaphore when they become due.
+      yield* readyAgain(due.map((d) => d.job_id), now)
       return due
     }))
 }
