@@ -1,15 +1,20 @@
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Clock, Deferred, Effect, Exit, Option, Queue, Scope, TestClock } from "effect"
+import { Clock, Deferred, Effect, Exit, Layer, Option, Queue, Schema, Scope, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { JobClient, QueueConfig, Supervisor } from "../../src/index.js"
+import { JobClient, QueueConfig, Supervisor, Task } from "../../src/index.js"
 import * as Pidfile from "../../src/internal/Pidfile.js"
 import { pruneDeadProcesses } from "../../src/internal/Prune.js"
 import { Store } from "../../src/internal/Store.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { advanceUntil, count, eventually, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
+
+const Fenced = Task.make("FencedLimited", {
+  payload: Schema.Struct({ label: Schema.String }),
+  concurrency: { key: "f", duration: "1 day" }
+})
 
 const errorTag = (id: number) =>
   Effect.map(JobClient.find(id), (job) => Option.getOrUndefined(Option.flatMap(job, (j) => j.error))?.tag)
@@ -100,6 +105,52 @@ export const processesSuite = (dialect: DialectName) =>
         // Its next heartbeat puts its row back.
         yield* TestClock.adjust("1 minute")
         yield* eventually(Effect.map(count("steady_queue_processes", `id = ${workerId}`), (n) => n === 1))
+      }))
+
+    it.scoped("fencing: a pruned worker's late finish signals no semaphore (the slot it lost is not given back twice)", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00Z"))
+        const gates = { a: yield* Deferred.make<void>(), b: yield* Deferred.make<void>() }
+        const ran: Array<string> = []
+        yield* handlers(Layer.mergeAll(
+          Fenced.toLayer(({ label }) =>
+            Effect.sync(() => ran.push(label)).pipe(Effect.zipRight(Deferred.await(label === "a" ? gates.a : gates.b)))
+          ),
+          probeHandler([])
+        ))
+        const sub = yield* subscribe
+        const semaphoreValue = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql<{ value: number | string }>`SELECT value FROM steady_queue_semaphores`).pipe(
+          Effect.map((rows) => rows.map((r) => Number(r.value))),
+          Effect.orDie
+        )
+        yield* Fenced.enqueue({ label: "a" })
+        const workerId = yield* startWorker({ threads: 2, heartbeatInterval: "1 minute" })
+        // However the test ends, let the handlers return first so the worker can shut down.
+        yield* Effect.addFinalizer(() => Effect.all([Deferred.succeed(gates.a, undefined), Deferred.succeed(gates.b, undefined)]))
+        while (!ran.includes("a")) yield* Effect.yieldNow()
+        assert.deepStrictEqual(yield* semaphoreValue, [0])
+        // Pruned mid-job: the job fails and its slot is given back, once.
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`UPDATE steady_queue_processes SET last_heartbeat_at = 0 WHERE id = ${workerId}`
+        yield* pruneDeadProcesses(1, -1).pipe(Effect.orDie)
+        assert.deepStrictEqual(yield* semaphoreValue, [1])
+        // Another job takes the slot.
+        yield* Fenced.enqueue({ label: "b" })
+        while (!ran.includes("b")) yield* Effect.yieldNow()
+        assert.deepStrictEqual(yield* semaphoreValue, [0])
+        // The pruned job's handler returns now: its finish is fenced off and must not free b's slot.
+        yield* Deferred.succeed(gates.a, undefined)
+        const next = yield* Probe.enqueue({ label: "next" })
+        let seen = false
+        while (!seen) {
+          const e = yield* Queue.take(sub)
+          seen = e._tag === "Finished" && e.job.id === next.id
+        }
+        assert.deepStrictEqual(yield* semaphoreValue, [0])
+        yield* Deferred.succeed(gates.b, undefined)
+        yield* eventually(Effect.map(semaphoreValue, (v) => v[0] === 1))
       }))
 
     it.scoped("lifecycle hooks run on start and stop for the supervisor, workers and dispatchers", () =>
