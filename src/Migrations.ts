@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
 import { detect } from "./internal/sql/dialect.js"
-import { createStatements, dropStatements } from "./internal/sql/schema.js"
+import { createStatements } from "./internal/sql/schema.js"
 
 export const table = "steady_queue_migrations"
 
@@ -55,12 +55,4 @@ const migrations = {
 export const run = Migrator.make({})({
   loader: Migrator.fromRecord(migrations),
   table
-})
-
-/** Drops every steady-queue table. Destroys all jobs: for tests and uninstalling. */
-export const dropAll = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const { dialect } = yield* Effect.orDie(detect)
-  for (const statement of dropStatements(dialect)) yield* sql.unsafe(statement)
-  yield* sql.unsafe(`DROP TABLE IF EXISTS ${table}`)
 })

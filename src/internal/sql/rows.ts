@@ -6,7 +6,6 @@ import { Schema } from "effect"
 
 export const DbInt = Schema.Union(Schema.Number, Schema.NumberFromString)
 export const DbNullableInt = Schema.NullOr(DbInt)
-const DbNullableIntField = DbNullableInt
 
 export const JobRow = Schema.Struct({
   id: DbInt,
@@ -19,8 +18,8 @@ export const JobRow = Schema.Struct({
   scheduled_at: DbInt,
   created_at: DbInt,
   concurrency_key: Schema.NullOr(Schema.String),
-  concurrency_limit: DbNullableIntField,
-  concurrency_duration: DbNullableIntField
+  concurrency_limit: DbNullableInt,
+  concurrency_duration: DbNullableInt
 })
 export type JobRow = typeof JobRow.Type
 export const decodeJobRows = Schema.decodeUnknownSync(Schema.Array(JobRow))
@@ -33,22 +32,6 @@ export const decodeJobIdRows = Schema.decodeUnknownSync(Schema.Array(JobIdRow))
 
 export const InsertedJobRow = Schema.Struct({ id: DbInt, public_id: Schema.String })
 export const decodeInsertedJobRows = Schema.decodeUnknownSync(Schema.Array(InsertedJobRow))
-
-/** The columns every statement selects when it hands jobs to a worker or an operator. */
-export const jobColumns = [
-  "id",
-  "public_id",
-  "queue_name",
-  "task_name",
-  "arguments",
-  "priority",
-  "attempts",
-  "scheduled_at",
-  "created_at",
-  "concurrency_key",
-  "concurrency_limit",
-  "concurrency_duration"
-] as const
 
 /** `affectedRows` (MySQL) or `changes` (SQLite) from a driver's raw result. */
 export const affectedRows = (raw: unknown): number => {

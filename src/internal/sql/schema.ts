@@ -246,7 +246,3 @@ export const createStatements = (dialect: SqlDialect): ReadonlyArray<string> =>
       )
     ]
   })
-
-/** Every table, children first, for tests and for users who want to drop the schema. */
-export const dropStatements = (dialect: SqlDialect): ReadonlyArray<string> =>
-  [...tables].reverse().map((table) => `DROP TABLE IF EXISTS ${quote(dialect, prefix + table.name)}`)
