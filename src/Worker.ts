@@ -86,7 +86,6 @@ export const start = (
 
     const completions = yield* Finisher.start({ processId, preserveFinishedJobs: preserve })
 
-    const signal = (jobs: ReadonlyArray<JobDescription>) => signalSemaphores(store, jobs)
     const fail = (job: JobDescription, error: JobError) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
@@ -94,7 +93,7 @@ export const start = (
           Effect.retry(writeRetry)
         )
         if (recorded) {
-          yield* signal([job])
+          yield* signalSemaphores(store, [job])
           yield* events.publish(JobEvent.Finished({ job, processId, outcome: "failed", error }))
         }
         else yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its failure was not recorded`)

@@ -6,6 +6,7 @@
 import { Clock, Duration, Effect } from "effect"
 import { ProcessExitError, ProcessMissingError, ProcessPrunedError } from "../Errors.js"
 import { JobError } from "../JobError.js"
+import { signalSemaphores } from "./Semaphore.js"
 import { Store } from "./Store.js"
 
 const stored = (error: ProcessPrunedError | ProcessMissingError | ProcessExitError) =>
@@ -21,7 +22,7 @@ export const failProcess = (processId: number, error: ProcessPrunedError | Proce
     )
     // Their semaphore slots come back now, not only when the semaphores expire.
     const limits = yield* store.semaphores.limitsOf(failed)
-    if (limits.length > 0) yield* store.semaphores.signal(limits, now)
+    yield* signalSemaphores(store, limits.map((concurrency) => ({ concurrency })))
     return failed
   })
 
