@@ -40,7 +40,7 @@ export const start = (options: DispatcherOptions = {}): Effect.Effect<number, ne
       heartbeatInterval: options.heartbeatInterval ?? defaults.processHeartbeatInterval
     })
 
-    const dispatchOnce = Effect.flatMap(Clock.currentTimeMillis, (now) => store.dispatchScheduled(batchSize, now)).pipe(
+    const dispatchOnce = Effect.flatMap(Clock.currentTimeMillis, (now) => store.scheduled.due(batchSize, now)).pipe(
       Effect.tap((due) => (due.length > 0 ? wakeup.ring : Effect.void)),
       Effect.map((due) => due.length),
       Effect.catchAll((e) => Effect.as(Effect.logWarning("steady-queue: dispatching failed", e), 0))

@@ -87,3 +87,19 @@ export class UnsupportedDatabaseError extends Schema.TaggedError<UnsupportedData
 export class InvalidConfigError extends Schema.TaggedError<InvalidConfigError>()("InvalidConfigError", {
   message: Schema.String
 }) {}
+
+export class JobNotScheduledError extends Schema.TaggedError<JobNotScheduledError>()("JobNotScheduledError", {
+  jobId: Schema.Number,
+  state: Schema.String,
+  message: Schema.String
+}) {}
+
+export class InvalidQueueNameError extends Schema.TaggedError<InvalidQueueNameError>()("InvalidQueueNameError", {
+  queue: Schema.String,
+  message: Schema.String
+}) {}
+
+export class RecurringTaskNotFoundError extends Schema.TaggedError<RecurringTaskNotFoundError>()(
+  "RecurringTaskNotFoundError",
+  { key: Schema.String, message: Schema.String }
+) {}

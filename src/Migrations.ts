@@ -44,11 +44,27 @@ const addRecurringConcurrency = Effect.gen(function*() {
     : sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency TEXT NULL`
 })
 
+/** The dashboard's chart counts failures per minute over the last hour. */
+const indexFailuresByTime = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const { dialect } = yield* Effect.orDie(detect)
+  if (dialect !== "mysql") {
+    return yield* sql`CREATE INDEX IF NOT EXISTS ix_sq_failed_executions_created ON steady_queue_failed_executions (created_at)`
+  }
+  // MySQL has no CREATE INDEX IF NOT EXISTS.
+  const existing = yield* sql`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = DATABASE()
+    AND table_name = 'steady_queue_failed_executions' AND index_name = 'ix_sq_failed_executions_created'`
+  if (existing.length === 0) {
+    yield* sql`CREATE INDEX ix_sq_failed_executions_created ON steady_queue_failed_executions (created_at)`
+  }
+})
+
 const migrations = {
   "0001_create_tables": createTables,
   "0002_recurring_time_zone": addRecurringTimeZone,
   "0003_concurrency_settings": addConcurrencySettings,
-  "0004_recurring_concurrency": addRecurringConcurrency
+  "0004_recurring_concurrency": addRecurringConcurrency,
+  "0005_failures_by_time": indexFailuresByTime
 }
 
 /** Applies pending migrations; returns the ones applied now. */

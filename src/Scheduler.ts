@@ -7,12 +7,13 @@
  * Missed runs: a run whose time passed while no scheduler was running (or while it was suspended for longer than
  * one period) is not enqueued afterwards; the scheduler starts from the next upcoming time.
  */
-import { Clock, Cron as EffectCron, Duration, Effect, Either, Fiber, Schedule, type Scope } from "effect"
+import { Clock, Cron as EffectCron, Duration, Effect, Either, Fiber, Option, Schedule, type Scope } from "effect"
 import { JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
 import { RecurringRegistry, type RecurringTask } from "./Recurring.js"
 import * as Cron from "./internal/Cron.js"
 import { randomName, register } from "./internal/ProcessRow.js"
+import { enqueueRun } from "./internal/RecurringRun.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
@@ -49,32 +50,11 @@ export const start = (
     )
 
     /** Enqueues one run; another scheduler having enqueued it already is not an error. */
-    const enqueueRun = (task: RecurringTask, runAt: number) =>
+    const enqueueTaskRun = (task: RecurringTask, runAt: number) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const job = {
-          publicId: crypto.randomUUID(),
-          queueName: task.queueName ?? "default",
-          taskName: task.taskName,
-          arguments: task.arguments,
-          priority: task.priority ?? 0,
-          scheduledAt: runAt,
-          concurrencyKey: task.concurrency?.key ?? null,
-          concurrencyLimit: task.concurrency?.limit ?? null,
-          concurrencyDurationMs: task.concurrency?.durationMs ?? null
-        }
-        const inserted = yield* store.sql.withTransaction(Effect.gen(function*() {
-          const [row] = yield* store.enqueue([job], now)
-          yield* store.recurring.recordRun(task.key, runAt, row.id, now)
-          return row
-        })).pipe(
-          Effect.map((row) => [row] as const),
-          Effect.catchAll((error) =>
-            Effect.flatMap(store.recurring.runExists(task.key, runAt), (exists) =>
-              exists ? Effect.succeed([] as const) : Effect.fail(error))
-          )
-        )
-        for (const row of inserted) {
+        const inserted = yield* enqueueRun(store, task, runAt, now)
+        for (const row of Option.toArray(inserted)) {
           yield* events.publish(JobEvent.Enqueued({
             job: { id: row.id, publicId: row.publicId, taskName: row.taskName, queueName: row.queueName, priority: row.priority, scheduledAt: new Date(runAt) }
           }))
@@ -97,7 +77,7 @@ export const start = (
             next = EffectCron.next(cron.right, new Date(now)).getTime()
           }
           if (next > now) yield* Effect.sleep(Duration.millis(next - now))
-          yield* enqueueRun(task, next)
+          yield* enqueueTaskRun(task, next)
           last = next
         }
       })

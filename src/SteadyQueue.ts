@@ -9,6 +9,7 @@ import { MysqlClient } from "@effect/sql-mysql2"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { type ConfigError, Effect, Layer, Redacted } from "effect"
+import { Admin } from "./Admin.js"
 import { InvalidConfigError, type UnsupportedDatabaseError } from "./Errors.js"
 import { JobClient } from "./JobClient.js"
 import { JobEvents } from "./JobEvents.js"
@@ -19,7 +20,7 @@ import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
 /** Everything the producer side and the runtime need, given a `SqlClient`. */
-export type Services = JobClient | JobEvents | TaskRegistry | RecurringRegistry | Store | Wakeup
+export type Services = Admin | JobClient | JobEvents | TaskRegistry | RecurringRegistry | Store | Wakeup
 
 export interface LayerOptions {
   /** Run the migrations when the layer is built (default false: run `Migrations.run` or the CLI yourself). */
@@ -30,7 +31,10 @@ export type LayerError = UnsupportedDatabaseError | MigrationError | SqlError.Sq
 
 export const layer = (options: LayerOptions = {}): Layer.Layer<Services, LayerError, SqlClient.SqlClient> => {
   const base = Layer.mergeAll(Store.layer, JobEvents.layer, TaskRegistry.layer, RecurringRegistry.layer, Wakeup.layer)
-  const services = JobClient.layerWithoutDependencies.pipe(Layer.provideMerge(base))
+  const services = Admin.layerWithoutDependencies.pipe(
+    Layer.provideMerge(JobClient.layerWithoutDependencies),
+    Layer.provideMerge(base)
+  )
   return options.migrate ? services.pipe(Layer.provide(Layer.effectDiscard(Migrations.run))) : services
 }
 

@@ -1,4 +1,6 @@
+export * as Admin from "./Admin.js"
 export * as Cli from "./Cli.js"
+export * as Dashboard from "./Dashboard.js"
 export * as CurrentJob from "./CurrentJob.js"
 export * as Dispatcher from "./Dispatcher.js"
 export * as Errors from "./Errors.js"

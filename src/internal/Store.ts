@@ -9,11 +9,13 @@ import { detect, type DialectInfo } from "./sql/dialect.js"
 import { type InsertedJob, insertBatchSize, makeEnqueuePg, makeInsertExecutions, makeInsertJobs, type NewJob } from "./sql/enqueue.js"
 import { makeFailed } from "./sql/failed.js"
 import { makeJobs } from "./sql/jobs.js"
+import { makeListing } from "./sql/listing.js"
+import { makeOverview } from "./sql/overview.js"
 import { makeProcesses } from "./sql/processes.js"
 import { makeQueues } from "./sql/queues.js"
 import { makeRecurring } from "./sql/recurring.js"
 import { makeClearFinished } from "./sql/retention.js"
-import { makeDispatchScheduled } from "./sql/scheduled.js"
+import { makeScheduled } from "./sql/scheduled.js"
 import { makeSemaphores } from "./sql/semaphores.js"
 
 const toLimited = (j: InsertedJob) => ({
@@ -58,7 +60,9 @@ const make = Effect.gen(function*() {
     claim: makeClaim(sql, info),
     claimGuardsPauses: claimGuardsPauses(info),
     claimed: makeClaimed(sql, info),
-    dispatchScheduled: makeDispatchScheduled(sql, info, semaphores.readyAgain),
+    scheduled: makeScheduled(sql, info, semaphores.readyAgain),
+    listing: makeListing(sql),
+    overview: makeOverview(sql, info),
     jobs: makeJobs(sql),
     failed: makeFailed(sql, info, semaphores.readyAgain),
     queues: makeQueues(sql, info),

@@ -4,7 +4,8 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
-import { affectedRows, decodeIdRows, decodeJobIdRows } from "./rows.js"
+import { affectedRows, decodeJobIdRows } from "./rows.js"
+import { makeTakeExecutions } from "./take.js"
 
 type Ids = ReadonlyArray<number>
 
@@ -13,27 +14,12 @@ export const makeFailed = (
   info: DialectInfo,
   readyAgain: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
 ) => {
-  /** Deletes the failed executions of these jobs; returns the job ids that were failed. */
-  const take = (jobIds: Ids): Effect.Effect<Ids, SqlError.SqlError> =>
-    jobIds.length === 0
-      ? Effect.succeed([])
-      : info.insertReturning
-      ? sql`DELETE FROM steady_queue_failed_executions WHERE ${sql.in("job_id", jobIds)} RETURNING job_id`.pipe(
-        Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
-      )
-      : sql`SELECT id, job_id FROM steady_queue_failed_executions WHERE ${sql.in("job_id", jobIds)} ORDER BY id FOR UPDATE`
-        .pipe(
-          Effect.tap((rows) =>
-            rows.length === 0 ? Effect.void : sql`DELETE FROM steady_queue_failed_executions
-              WHERE ${sql.in("id", decodeIdRows(rows).map((r) => r.id))}`.unprepared
-          ),
-          Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
-        )
+  const take = makeTakeExecutions(sql, info)
 
   /** Moves failed jobs back to ready; returns the ids retried. */
   const retry = (jobIds: Ids, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
-      const taken = yield* take(jobIds)
+      const taken = yield* take("steady_queue_failed_executions", jobIds)
       if (taken.length === 0) return taken
       yield* sql`UPDATE steady_queue_jobs SET attempts = attempts + 1, updated_at = ${now}
                  WHERE ${sql.in("id", taken)}`.unprepared

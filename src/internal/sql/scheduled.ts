@@ -5,17 +5,19 @@ import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { DialectInfo } from "./dialect.js"
 import { DbInt } from "./rows.js"
+import { makeTakeExecutions } from "./take.js"
 
 const DueRow = Schema.Struct({ id: DbInt, job_id: DbInt, queue_name: Schema.String, priority: DbInt })
 const decodeDue = Schema.decodeUnknownSync(Schema.Array(DueRow))
 export type DueExecution = typeof DueRow.Type
 
-export const makeDispatchScheduled = (
+export const makeScheduled = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
   readyAgain: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
 ) => {
   const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
+  const take = makeTakeExecutions(sql, info)
   const order = sql.literal("ORDER BY scheduled_at ASC, priority DESC, job_id ASC")
 
   const lockDue = (batchSize: number, now: number): Effect.Effect<ReadonlyArray<DueExecution>, SqlError.SqlError> =>
@@ -33,12 +35,24 @@ export const makeDispatchScheduled = (
           Effect.map(decodeDue)
         )
 
-  /** Moves up to `batchSize` due jobs to ready; returns them (so the caller knows whether to go again). */
-  return (batchSize: number, now: number) =>
-    sql.withTransaction(Effect.gen(function*() {
-      const due = yield* lockDue(batchSize, now)
-      // Limited jobs wait on their semaphore when they become due.
-      yield* readyAgain(due.map((d) => d.job_id), now)
-      return due
-    }))
+  return {
+    /** Moves up to `batchSize` due jobs to ready; returns them (so the caller knows whether to go again). */
+    due: (batchSize: number, now: number) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const due = yield* lockDue(batchSize, now)
+        // Limited jobs wait on their semaphore when they become due.
+        yield* readyAgain(due.map((d) => d.job_id), now)
+        return due
+      })),
+    /** Makes scheduled jobs due now and moves them to ready (or blocked); returns the job ids moved. */
+    now: (jobIds: ReadonlyArray<number>, now: number) =>
+      jobIds.length === 0 ? Effect.succeed([]) : sql.withTransaction(Effect.gen(function*() {
+        const taken = yield* take("steady_queue_scheduled_executions", jobIds)
+        if (taken.length === 0) return taken
+        yield* sql`UPDATE steady_queue_jobs SET scheduled_at = ${now}, updated_at = ${now}
+                   WHERE ${sql.in("id", taken)}`.unprepared
+        yield* readyAgain(taken, now)
+        return taken
+      }))
+  } as const
 }

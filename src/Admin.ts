@@ -1,0 +1,332 @@
+/**
+ * The operator's view of the queue, shared by the dashboard and the command line: queues with backlog and
+ * latency, jobs by state (keyset-paginated, filtered by queue and task), one job in full, processes, recurring
+ * tasks with their last and next runs, jobs finished and failed per minute, and the actions that go with them.
+ * Nothing here counts a whole table: state counts stop at a cap.
+ */
+import type { SqlError } from "@effect/sql"
+import { Clock, Context, Cron as EffectCron, Effect, Either, Layer, Option } from "effect"
+import {
+  InvalidQueueNameError,
+  JobNotFoundError,
+  JobNotScheduledError,
+  RecurringTaskNotFoundError
+} from "./Errors.js"
+import { type EnqueuedJob, JobClient, type JobInfo, type JobState } from "./JobClient.js"
+import { JobEvent, JobEvents } from "./JobEvents.js"
+import { JobError } from "./JobError.js"
+import type { RecurringTask } from "./Recurring.js"
+import * as Cron from "./internal/Cron.js"
+import { validateQueueName } from "./internal/prepare.js"
+import { enqueueRun } from "./internal/RecurringRun.js"
+import { JobStates } from "./internal/sql/jobs.js"
+import type { ListedRow } from "./internal/sql/listing.js"
+import type { ProcessRow } from "./internal/sql/overview.js"
+import { Store } from "./internal/Store.js"
+import { Wakeup } from "./internal/Wakeup.js"
+
+export const jobStates: ReadonlyArray<JobState> = JobStates
+
+export interface QueueOverview {
+  readonly name: string
+  /** Ready jobs waiting in the queue. */
+  readonly size: number
+  /** How long the oldest ready job has been waiting; none when the queue is empty. */
+  readonly latencyMs: Option.Option<number>
+  readonly paused: boolean
+}
+
+export interface JobFilter {
+  readonly queue?: string | undefined
+  readonly task?: string | undefined
+}
+
+export interface ListOptions extends JobFilter {
+  readonly state: JobState
+  /** The cursor of the previous page (`JobPage.next`). */
+  readonly before?: number | undefined
+  /** Default 25, at most 1,000. */
+  readonly limit?: number | undefined
+}
+
+export interface ListedJob {
+  readonly id: number
+  readonly publicId: string
+  readonly taskName: string
+  readonly queueName: string
+  readonly priority: number
+  readonly attempts: number
+  readonly state: JobState
+  readonly scheduledAt: Date
+  readonly createdAt: Date
+  /** When the job entered its state. */
+  readonly since: Date
+  readonly finishedAt: Option.Option<Date>
+  readonly concurrencyKey: Option.Option<string>
+  readonly error: Option.Option<JobError>
+  readonly processId: Option.Option<number>
+}
+
+export interface JobPage {
+  readonly jobs: ReadonlyArray<ListedJob>
+  /** Pass as `before` for the next (older) page; none on the last page. */
+  readonly next: Option.Option<number>
+}
+
+export interface StateCount {
+  readonly state: JobState
+  readonly count: number
+  /** True when there are more than `count` (counting stopped at the cap). */
+  readonly capped: boolean
+}
+
+export interface ProcessInfo {
+  readonly id: number
+  readonly kind: string
+  readonly name: string
+  readonly pid: number
+  readonly hostname: Option.Option<string>
+  readonly supervisorId: Option.Option<number>
+  readonly metadata: Option.Option<string>
+  readonly startedAt: Date
+  readonly lastHeartbeatAt: Date
+  readonly heartbeatAgeMs: number
+  /** Jobs this process holds now. */
+  readonly inProgress: number
+}
+
+export interface JobDetail extends JobInfo {
+  /** The process holding the job, while it is in progress. */
+  readonly process: Option.Option<ProcessInfo>
+}
+
+export interface RecurringInfo extends RecurringTask {
+  readonly lastRun: Option.Option<Date>
+  readonly nextRun: Option.Option<Date>
+}
+
+export interface MinuteCount {
+  readonly minute: Date
+  readonly finished: number
+  readonly failed: number
+}
+
+export interface AdminService {
+  readonly queues: Effect.Effect<ReadonlyArray<QueueOverview>, SqlError.SqlError>
+  /** Jobs in each state, counted up to `cap` (default 1,000). */
+  readonly stateCounts: (cap?: number) => Effect.Effect<ReadonlyArray<StateCount>, SqlError.SqlError>
+  readonly jobs: (options: ListOptions) => Effect.Effect<JobPage, SqlError.SqlError>
+  readonly job: (id: number) => Effect.Effect<Option.Option<JobDetail>, SqlError.SqlError>
+  readonly processes: Effect.Effect<ReadonlyArray<ProcessInfo>, SqlError.SqlError>
+  readonly recurringTasks: Effect.Effect<ReadonlyArray<RecurringInfo>, SqlError.SqlError>
+  /** Jobs finished and failed in each of the last 60 minutes, oldest first. */
+  readonly throughput: Effect.Effect<ReadonlyArray<MinuteCount>, SqlError.SqlError>
+  readonly pause: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
+  readonly resume: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
+  /** Makes a scheduled job due now. */
+  readonly runNow: (jobId: number) => Effect.Effect<void, JobNotFoundError | JobNotScheduledError | SqlError.SqlError>
+  /** Enqueues a run of a recurring task now, besides its schedule. */
+  readonly runRecurringNow: (key: string) => Effect.Effect<EnqueuedJob, RecurringTaskNotFoundError | SqlError.SqlError>
+  /** Retries every failed job matching the filter; returns how many. */
+  readonly retryAll: (filter: JobFilter) => Effect.Effect<number, SqlError.SqlError>
+  /** Discards every job in `state` matching the filter, except those a worker holds; returns how many. */
+  readonly discardAll: (
+    filter: JobFilter & { readonly state: Exclude<JobState, "claimed"> }
+  ) => Effect.Effect<number, SqlError.SqlError>
+}
+
+const optionalDate = (t: number | null) => (t === null ? Option.none() : Option.some(new Date(t)))
+
+const toListedJob = (state: JobState) => (r: ListedRow): ListedJob => ({
+  id: r.id,
+  publicId: r.public_id,
+  taskName: r.task_name,
+  queueName: r.queue_name,
+  priority: r.priority,
+  attempts: r.attempts,
+  state,
+  scheduledAt: new Date(r.scheduled_at),
+  createdAt: new Date(r.created_at),
+  since: new Date(r.since ?? r.created_at),
+  finishedAt: optionalDate(r.finished_at),
+  concurrencyKey: Option.fromNullable(r.concurrency_key),
+  error: Option.map(Option.fromNullable(r.error), JobError.parse),
+  processId: Option.fromNullable(r.process_id)
+})
+
+const toProcessInfo = (now: number) => (r: ProcessRow): ProcessInfo => ({
+  id: r.id,
+  kind: r.kind,
+  name: r.name,
+  pid: r.pid,
+  hostname: Option.fromNullable(r.hostname),
+  supervisorId: Option.fromNullable(r.supervisor_id),
+  metadata: Option.fromNullable(r.metadata),
+  startedAt: new Date(r.created_at),
+  lastHeartbeatAt: new Date(r.last_heartbeat_at),
+  heartbeatAgeMs: Math.max(0, now - r.last_heartbeat_at),
+  inProgress: r.in_progress
+})
+
+const nextRun = (task: RecurringTask, now: number): Option.Option<Date> =>
+  Either.match(Cron.parse(task.schedule, task.timeZone ?? "UTC"), {
+    onLeft: () => Option.none(),
+    onRight: (cron) => Option.some(EffectCron.next(cron, new Date(now)))
+  })
+
+const checkQueue = (queue: string) => {
+  const problem = validateQueueName(queue)
+  return problem === undefined ? Effect.void : Effect.fail(new InvalidQueueNameError({ queue, message: problem }))
+}
+
+const minute = 60_000
+const batch = 500
+
+const make = Effect.gen(function*() {
+  const store = yield* Store
+  const client = yield* JobClient
+  const events = yield* JobEvents
+  const wakeup = yield* Wakeup
+
+  const jobs = (options: ListOptions) =>
+    Effect.gen(function*() {
+      const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 25)))
+      const rows = yield* store.listing.list({ ...options, limit: limit + 1 })
+      const page = rows.slice(0, limit).map(toListedJob(options.state))
+      return {
+        jobs: page,
+        next: rows.length > limit ? Option.some(page[page.length - 1].id) : Option.none()
+      } satisfies JobPage
+    })
+
+  const processes = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    return (yield* store.overview.processes).map(toProcessInfo(now))
+  })
+
+  /** Applies `action` to the jobs of a listing, a batch at a time from the newest, until none is left. */
+  const eachBatch = (
+    options: ListOptions,
+    action: (ids: ReadonlyArray<number>) => Effect.Effect<number, SqlError.SqlError>
+  ) =>
+    Effect.gen(function*() {
+      let total = 0
+      let before: number | undefined = undefined
+      while (true) {
+        const ids: ReadonlyArray<number> = yield* store.listing.ids({ ...options, before, limit: batch })
+        if (ids.length === 0) return total
+        total += yield* action(ids)
+        before = ids[ids.length - 1]
+      }
+    })
+
+  const service: AdminService = {
+    queues: Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const rows = yield* store.overview.queues
+      const paused = new Set(yield* store.queues.paused)
+      const byName = new Map<string, QueueOverview>(rows.map((r) => [r.queue_name, {
+        name: r.queue_name,
+        size: r.size,
+        latencyMs: r.oldest === null ? Option.none() : Option.some(Math.max(0, now - r.oldest)),
+        paused: paused.has(r.queue_name)
+      }]))
+      for (const name of paused) {
+        if (!byName.has(name)) byName.set(name, { name, size: 0, latencyMs: Option.none(), paused: true })
+      }
+      return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+    }),
+    stateCounts: (cap = 1000) =>
+      Effect.forEach(JobStates, (state) =>
+        Effect.map(store.overview.countUpTo(state, cap + 1), (n): StateCount => ({
+          state,
+          count: Math.min(n, cap),
+          capped: n > cap
+        }))),
+    jobs,
+    job: (id) =>
+      Effect.gen(function*() {
+        const info = yield* client.find(id)
+        if (Option.isNone(info)) return Option.none()
+        const processId = info.value.processId
+        const process = Option.isNone(processId)
+          ? Option.none()
+          : Option.fromNullable((yield* processes).find((p) => p.id === processId.value))
+        return Option.some({ ...info.value, process })
+      }),
+    processes,
+    recurringTasks: Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const tasks = yield* store.recurring.all
+      const last = new Map((yield* store.overview.lastRuns).map((r) => [r.task_key, r.last_run]))
+      return tasks.map((task) => ({
+        ...task,
+        lastRun: optionalDate(last.get(task.key) ?? null),
+        nextRun: nextRun(task, now)
+      }))
+    }),
+    throughput: Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const first = Math.floor(now / minute) - 59
+      const [finished, failed] = yield* Effect.all([
+        store.overview.finishedPerMinute(first * minute),
+        store.overview.failedPerMinute(first * minute)
+      ])
+      const finishedAt = new Map(finished.map((r) => [r.minute, r.n]))
+      const failedAt = new Map(failed.map((r) => [r.minute, r.n]))
+      return Array.from({ length: 60 }, (_, i) => ({
+        minute: new Date((first + i) * minute),
+        finished: finishedAt.get(first + i) ?? 0,
+        failed: failedAt.get(first + i) ?? 0
+      }))
+    }),
+    pause: (queue) => Effect.zipRight(checkQueue(queue), client.pause(queue)),
+    resume: (queue) => Effect.zipRight(checkQueue(queue), client.resume(queue)),
+    runNow: (jobId) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const moved = yield* store.scheduled.now([jobId], now)
+        if (moved.length > 0) return yield* wakeup.ring
+        const job = yield* client.find(jobId)
+        if (Option.isNone(job)) {
+          return yield* new JobNotFoundError({ jobId, message: `job ${jobId} does not exist` })
+        }
+        return yield* new JobNotScheduledError({
+          jobId,
+          state: job.value.state,
+          message: `job ${jobId} is ${job.value.state}, not scheduled`
+        })
+      }),
+    runRecurringNow: (key) =>
+      Effect.gen(function*() {
+        const task = (yield* store.recurring.all).find((t) => t.key === key)
+        if (task === undefined) {
+          return yield* new RecurringTaskNotFoundError({ key, message: `there is no recurring task "${key}"` })
+        }
+        const now = yield* Clock.currentTimeMillis
+        // A run at this very millisecond exists already only if someone else clicked at the same instant.
+        const row = Option.getOrThrow(yield* enqueueRun(store, task, now, now).pipe(
+          Effect.filterOrElse(Option.isSome, () => enqueueRun(store, task, now + 1, now))
+        ))
+        const job: EnqueuedJob = {
+          id: row.id,
+          publicId: row.publicId,
+          taskName: row.taskName,
+          queueName: row.queueName,
+          priority: row.priority,
+          scheduledAt: new Date(row.scheduledAt)
+        }
+        yield* events.publish(JobEvent.Enqueued({ job }))
+        yield* wakeup.ring
+        return job
+      }),
+    retryAll: (filter) => eachBatch({ ...filter, state: "failed" }, client.retryMany),
+    discardAll: (filter) => eachBatch(filter, (ids) => store.failed.discard(ids))
+  }
+  return service
+})
+
+export class Admin extends Context.Tag("steady-queue/Admin")<Admin, AdminService>() {
+  /** Needs what `SteadyQueue.layer` provides. */
+  static readonly layerWithoutDependencies = Layer.effect(Admin, make)
+}

@@ -1,0 +1,71 @@
+/**
+ * The operator's overview: queues with their backlog and latency, processes with the jobs they hold, recurring
+ * runs, jobs per state (counted up to a cap, never the whole table) and jobs finished and failed per minute.
+ */
+import type { SqlClient } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import type { DialectInfo } from "./dialect.js"
+import type { JobStateName } from "./jobs.js"
+import { DbInt, DbNullableInt } from "./rows.js"
+
+const QueueRow = Schema.Struct({ queue_name: Schema.String, size: DbInt, oldest: DbNullableInt })
+const ProcessRow = Schema.Struct({
+  id: DbInt,
+  kind: Schema.String,
+  name: Schema.String,
+  pid: DbInt,
+  hostname: Schema.NullOr(Schema.String),
+  supervisor_id: DbNullableInt,
+  metadata: Schema.NullOr(Schema.String),
+  last_heartbeat_at: DbInt,
+  created_at: DbInt,
+  in_progress: DbInt
+})
+export type ProcessRow = typeof ProcessRow.Type
+const LastRunRow = Schema.Struct({ task_key: Schema.String, last_run: DbInt })
+const CountRow = Schema.Struct({ n: DbInt })
+const MinuteRow = Schema.Struct({ minute: DbInt, n: DbInt })
+
+const stateSource: Record<JobStateName, string> = {
+  ready: "SELECT 1 FROM steady_queue_ready_executions",
+  scheduled: "SELECT 1 FROM steady_queue_scheduled_executions",
+  claimed: "SELECT 1 FROM steady_queue_claimed_executions",
+  blocked: "SELECT 1 FROM steady_queue_blocked_executions",
+  failed: "SELECT 1 FROM steady_queue_failed_executions",
+  finished: "SELECT 1 FROM steady_queue_jobs WHERE finished_at IS NOT NULL"
+}
+
+export const makeOverview = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+  const minuteOf = (column: string) =>
+    sql.literal(info.dialect === "mysql" ? `${column} DIV 60000` : `${column} / 60000`)
+
+  const perMinute = (rows: ReadonlyArray<unknown>) => Schema.decodeUnknownSync(Schema.Array(MinuteRow))(rows)
+
+  return {
+    /** Queues with ready jobs: how many, and when the oldest of them became ready. */
+    queues: sql`SELECT queue_name, COUNT(*) AS size, MIN(created_at) AS oldest
+                FROM steady_queue_ready_executions GROUP BY queue_name ORDER BY queue_name`.pipe(
+      Effect.map(Schema.decodeUnknownSync(Schema.Array(QueueRow)))
+    ),
+    processes: sql`SELECT p.id, p.kind, p.name, p.pid, p.hostname, p.supervisor_id, p.metadata, p.last_heartbeat_at,
+                          p.created_at,
+                          (SELECT COUNT(*) FROM steady_queue_claimed_executions c WHERE c.process_id = p.id) AS in_progress
+                   FROM steady_queue_processes p ORDER BY p.supervisor_id IS NOT NULL, p.supervisor_id, p.kind, p.id`.pipe(
+      Effect.map(Schema.decodeUnknownSync(Schema.Array(ProcessRow)))
+    ),
+    /** The latest run of each recurring task that still has its job. */
+    lastRuns: sql`SELECT task_key, MAX(run_at) AS last_run FROM steady_queue_recurring_executions GROUP BY task_key`.pipe(
+      Effect.map(Schema.decodeUnknownSync(Schema.Array(LastRunRow)))
+    ),
+    /** How many jobs are in a state, counting no further than `cap`. */
+    countUpTo: (state: JobStateName, cap: number) =>
+      sql`SELECT COUNT(*) AS n FROM (${sql.literal(stateSource[state])} LIMIT ${sql.literal(String(Math.trunc(cap)))}) t`
+        .pipe(Effect.map((rows) => Schema.decodeUnknownSync(Schema.Array(CountRow))(rows)[0]?.n ?? 0)),
+    finishedPerMinute: (since: number) =>
+      sql`SELECT ${minuteOf("finished_at")} AS minute, COUNT(*) AS n FROM steady_queue_jobs
+          WHERE finished_at >= ${since} GROUP BY ${minuteOf("finished_at")}`.pipe(Effect.map(perMinute)),
+    failedPerMinute: (since: number) =>
+      sql`SELECT ${minuteOf("created_at")} AS minute, COUNT(*) AS n FROM steady_queue_failed_executions
+          WHERE created_at >= ${since} GROUP BY ${minuteOf("created_at")}`.pipe(Effect.map(perMinute))
+  } as const
+}

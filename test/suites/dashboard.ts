@@ -1,0 +1,287 @@
+import { HttpRouter, HttpServerRequest } from "@effect/platform"
+import { assert, layer } from "@effect/vitest"
+import { Effect, Option, Schema } from "effect"
+import { Admin, Dashboard, JobClient, Recurring, Task } from "../../src/index.js"
+import { type DialectName, reset, suiteLayer } from "../support/databases.js"
+import { count, Probe } from "../support/harness.js"
+import { failJob, makeBrowser } from "../support/http.js"
+
+const Report = Task.make("Report", { payload: Schema.Struct({ name: Schema.String }), queue: "reports" })
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
+const admin = basic("ops", "s3cret")
+
+/** A browser on the dashboard, behind basic auth, optionally mounted under a prefix. */
+const browser = (prefix?: `/${string}`) =>
+  Effect.gen(function*() {
+    const dashboard = yield* Dashboard.router({ auth: Dashboard.basicAuth({ username: "ops", password: "s3cret" }) })
+    const app = prefix === undefined ? dashboard : HttpRouter.empty.pipe(HttpRouter.mount(prefix, dashboard))
+    return makeBrowser(yield* Effect.runtime<never>(), app, admin)
+  })
+
+const stateOf = (id: number) => Effect.map(JobClient.find(id), Option.map((j) => j.state))
+
+/** Loads a page (for its CSRF cookie), then posts a form the way its button would. */
+const click = (b: Effect.Effect.Success<ReturnType<typeof browser>>, path: string, fields: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    yield* b.get("/")
+    const reply = yield* b.post(path, fields)
+    assert.strictEqual(reply.status, 303, reply.body)
+    return reply
+  })
+
+export const dashboardSuite = (dialect: DialectName) =>
+  layer(suiteLayer(dialect), { timeout: "60 seconds" })("dashboard", (it) => {
+    it.effect("asks for credentials, and lets only the right ones in", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const dashboard = yield* Dashboard.router({ auth: Dashboard.basicAuth({ username: "ops", password: "s3cret" }) })
+        const runtime = yield* Effect.runtime<never>()
+        const none = yield* makeBrowser(runtime, dashboard).get("/")
+        assert.strictEqual(none.status, 401)
+        assert.include(none.headers.get("www-authenticate") ?? "", "Basic realm=\"steady-queue\"")
+        assert.strictEqual((yield* makeBrowser(runtime, dashboard, basic("ops", "wrong")).get("/")).status, 401)
+        assert.strictEqual((yield* makeBrowser(runtime, dashboard, basic("intruder", "s3cret")).get("/")).status, 401)
+        assert.strictEqual((yield* makeBrowser(runtime, dashboard, admin).get("/")).status, 200)
+        // POSTs are authenticated too, before anything else.
+        yield* Probe.enqueue({ label: "x" }, { queue: "guarded" })
+        assert.strictEqual((yield* makeBrowser(runtime, dashboard).post("/queues/pause", { queue: "guarded" })).status, 401)
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+
+        const custom = yield* Dashboard.router({
+          auth: Dashboard.authenticate((request: HttpServerRequest.HttpServerRequest) =>
+            Effect.succeed(request.headers["x-operator"] === "yes")
+          )
+        })
+        assert.strictEqual((yield* makeBrowser(runtime, custom).get("/")).status, 403)
+        assert.strictEqual((yield* makeBrowser(runtime, custom).get("/", { "x-operator": "yes" })).status, 200)
+      }))
+
+    it.effect("renders every page, with security headers, and answers unknown paths and methods", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const ready = yield* Probe.enqueue({ label: "ready one" }, { queue: "mail" })
+        const scheduled = yield* Probe.enqueue({ label: "later" }, { delay: "1 hour" })
+        const failed = yield* Probe.enqueue({ label: "broken" })
+        yield* failJob(failed.id, { tag: "SmtpError", message: "connection refused", stack: "SmtpError: connection refused\n    at send (mail.ts:1:1)" })
+        yield* Effect.flatMap(Recurring.add({ key: "nightly", schedule: "0 3 * * *", task: Report, payload: { name: "daily" } }), () => Effect.void)
+
+        const home = yield* b.get("/")
+        assert.strictEqual(home.status, 200)
+        assert.include(home.headers.get("content-type") ?? "", "text/html")
+        assert.include(home.headers.get("content-security-policy") ?? "", "default-src 'none'")
+        assert.strictEqual(home.headers.get("x-frame-options"), "DENY")
+        assert.include(home.body, "data-queue=\"mail\"")
+        assert.include(home.body, "<svg class=\"chart\"")
+        assert.notInclude(home.body, "<script")
+        assert.notMatch(home.body, /(src|href)="https?:/) // nothing loaded from elsewhere
+
+        for (const state of Admin.jobStates) {
+          const list = yield* b.get(`/jobs?state=${state}`)
+          assert.strictEqual(list.status, 200, `${state}: ${list.body}`)
+        }
+        assert.include((yield* b.get("/jobs?state=ready")).body, `data-job-id="${ready.id}"`)
+        assert.include((yield* b.get("/jobs?state=scheduled")).body, `data-job-id="${scheduled.id}"`)
+        const failures = yield* b.get("/jobs?state=failed")
+        assert.include(failures.body, `data-job-id="${failed.id}"`)
+        assert.include(failures.body, "SmtpError: connection refused")
+
+        const job = yield* b.get(`/jobs/${failed.id}`)
+        assert.strictEqual(job.status, 200)
+        assert.include(job.body, "at send (mail.ts:1:1)")
+        assert.include(job.body, "&quot;label&quot;: &quot;broken&quot;")
+        assert.include((yield* b.get("/recurring")).body, "nightly")
+        assert.include((yield* b.get("/processes")).body, "No process is running")
+        const css = yield* b.get("/assets/style.css")
+        assert.strictEqual(css.status, 200)
+        assert.include(css.headers.get("content-type") ?? "", "text/css")
+
+        assert.strictEqual((yield* b.get("/jobs/999999999")).status, 404)
+        assert.strictEqual((yield* b.get("/jobs/not-a-number")).status, 404)
+        assert.strictEqual((yield* b.get("/nowhere")).status, 404)
+        // Reading an action's URL changes nothing; other methods are refused.
+        assert.strictEqual((yield* b.get(`/jobs/${failed.id}/discard`)).status, 404)
+        assert.strictEqual((yield* b.send(`/jobs/${failed.id}/discard`, { method: "DELETE" })).status, 405)
+        assert.deepStrictEqual(yield* stateOf(failed.id), Option.some("failed"))
+      }))
+
+    it.effect("escapes every value: markup in a payload, an error, a queue and a task name renders inert", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const evil = "<script>alert('pwned')</script>"
+        const job = yield* Probe.enqueue({ label: evil }, { queue: "<b>queue</b>" })
+        const failing = yield* Probe.enqueue({ label: "x" }, { queue: "<b>queue</b>" })
+        yield* failJob(failing.id, { tag: "<img src=x onerror=alert(1)>", message: evil })
+        const pages = [
+          yield* b.get(`/jobs/${job.id}`),
+          yield* b.get(`/jobs/${failing.id}`),
+          yield* b.get("/jobs?state=failed"),
+          yield* b.get("/"),
+          yield* b.get(`/jobs?state=ready&queue=${encodeURIComponent("<b>queue</b>")}&task=${encodeURIComponent("\"><script>")}`)
+        ]
+        for (const page of pages) {
+          assert.strictEqual(page.status, 200)
+          assert.notInclude(page.body, "<script")
+          assert.notInclude(page.body, "<img")
+          assert.notInclude(page.body, "<b>queue")
+        }
+        assert.include(pages[0].body, "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;")
+        assert.include(pages[1].body, "&lt;img src=x onerror=alert(1)&gt;")
+        assert.include(pages[3].body, "&lt;b&gt;queue&lt;/b&gt;")
+      }))
+
+    it.effect("refuses state changes without the form's CSRF token, or from another site", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const job = yield* Probe.enqueue({ label: "keep me" })
+        yield* failJob(job.id, { tag: "Boom", message: "boom" })
+        // No page loaded yet: no cookie, no token.
+        assert.strictEqual((yield* b.post(`/jobs/${job.id}/discard`)).status, 403)
+        yield* b.get("/")
+        assert.strictEqual((yield* b.post(`/jobs/${job.id}/discard`, {}, { csrf: null })).status, 403)
+        assert.strictEqual((yield* b.post(`/jobs/${job.id}/discard`, {}, { csrf: "forged.token" })).status, 403)
+        const forgedCookie = yield* b.post(`/jobs/${job.id}/discard`, {}, {
+          csrf: "abc.def",
+          headers: { cookie: "steady_queue_csrf=abc.def" }
+        })
+        assert.strictEqual(forgedCookie.status, 403)
+        const crossSite = yield* b.post(`/jobs/${job.id}/discard`, {}, { headers: { "sec-fetch-site": "cross-site" } })
+        assert.strictEqual(crossSite.status, 403)
+        assert.deepStrictEqual(yield* stateOf(job.id), Option.some("failed"))
+        // The same request with the page's token goes through.
+        assert.strictEqual((yield* b.post(`/jobs/${job.id}/discard`)).status, 303)
+        assert.isTrue(Option.isNone(yield* JobClient.find(job.id)))
+      }))
+
+    it.effect("retries and discards one job, says so once, and reports what cannot be done", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const [a, c] = yield* JobClient.enqueueAll([Probe.job({ label: "a" }), Probe.job({ label: "c" })])
+        yield* failJob(a.id, { tag: "Boom", message: "boom" })
+        yield* failJob(c.id, { tag: "Boom", message: "boom" })
+
+        const retried = yield* click(b, `/jobs/${a.id}/retry`, { return_to: "/jobs?state=failed" })
+        assert.strictEqual(retried.headers.get("location"), "/jobs?state=failed")
+        assert.deepStrictEqual(yield* stateOf(a.id), Option.some("ready"))
+        const after = yield* b.get("/jobs?state=failed")
+        assert.include(after.body, `Retried job ${a.id}`)
+        assert.notInclude((yield* b.get("/jobs?state=failed")).body, `Retried job ${a.id}`) // shown once
+
+        yield* click(b, `/jobs/${c.id}/discard`)
+        assert.isTrue(Option.isNone(yield* JobClient.find(c.id)))
+
+        // Retrying a job that is not failed is the operator's mistake, not a server error.
+        yield* click(b, `/jobs/${a.id}/retry`)
+        const explained = yield* b.get("/")
+        assert.include(explained.body, "class=\"flash error\"")
+        assert.include(explained.body, `job ${a.id} is ready, not failed`)
+        yield* click(b, "/jobs/987654321/discard")
+        assert.include((yield* b.get("/")).body, "job 987654321 does not exist")
+        // A return address outside the dashboard is not followed.
+        const offsite = yield* click(b, `/jobs/${a.id}/discard`, { return_to: "//evil.example/" })
+        assert.strictEqual(offsite.headers.get("location"), "/")
+      }))
+
+    it.effect("retries all failed jobs, or those matching the filter, and discards in bulk by state and filter", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const jobs = yield* JobClient.enqueueAll([
+          ...Array.from({ length: 3 }, (_, i) => Probe.job({ label: `mail ${i}` }, { queue: "mail" })),
+          ...Array.from({ length: 2 }, (_, i) => Probe.job({ label: `sms ${i}` }, { queue: "sms" })),
+          Report.job({ name: "r" })
+        ])
+        for (const j of jobs) yield* failJob(j.id, { tag: "Boom", message: "boom" })
+
+        yield* click(b, "/jobs/retry-all", { queue: "mail" })
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 3)
+        assert.strictEqual(yield* count("steady_queue_ready_executions"), 3)
+        assert.include((yield* b.get("/")).body, "Retried 3 jobs")
+
+        yield* click(b, "/jobs/retry-all", { task: "Report" })
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 2)
+
+        yield* click(b, "/jobs/discard-all", { state: "ready", queue: "mail" })
+        assert.strictEqual(yield* count("steady_queue_ready_executions"), 1) // the Report job
+        assert.strictEqual(yield* count("steady_queue_jobs"), 3)
+
+        yield* click(b, "/jobs/retry-all")
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
+        yield* click(b, "/jobs/discard-all", { state: "ready" })
+        assert.strictEqual(yield* count("steady_queue_jobs"), 0)
+
+        yield* click(b, "/jobs/discard-all", { state: "finished" })
+        assert.include((yield* b.get("/")).body, "cannot be discarded in bulk")
+      }))
+
+    it.effect("pauses and resumes a queue, runs a scheduled job now and a recurring task now", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        yield* Probe.enqueue({ label: "mail" }, { queue: "mail" })
+        yield* click(b, "/queues/pause", { queue: "mail" })
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["mail"])
+        assert.include((yield* b.get("/")).body, "badge paused")
+        yield* click(b, "/queues/resume", { queue: "mail" })
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        yield* click(b, "/queues/pause", { queue: "bad*name" })
+        assert.include((yield* b.get("/")).body, "must not contain")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+
+        const later = yield* Probe.enqueue({ label: "later" }, { delay: "2 hours" })
+        yield* click(b, `/jobs/${later.id}/run`)
+        assert.deepStrictEqual(yield* stateOf(later.id), Option.some("ready"))
+        yield* click(b, `/jobs/${later.id}/run`)
+        assert.include((yield* b.get("/")).body, `job ${later.id} is ready, not scheduled`)
+
+        yield* Effect.asVoid(Recurring.add({ key: "hourly report", schedule: "@hourly", task: Report, payload: { name: "h" } }))
+        yield* click(b, "/recurring/run", { key: "hourly report" })
+        assert.strictEqual(yield* count("steady_queue_jobs", "task_name = 'Report'"), 1)
+        assert.strictEqual(yield* count("steady_queue_recurring_executions"), 1)
+        const recurring = yield* b.get("/recurring")
+        assert.notMatch(recurring.body, /hourly report[\s\S]*?<td>-<\/td>\s*<td><time/) // a last run is shown
+        yield* click(b, "/recurring/run", { key: "missing" })
+        assert.include((yield* b.get("/")).body, "there is no recurring task")
+      }))
+
+    it.effect("pages through jobs newest first with a keyset cursor, and filters by queue and task", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const jobs = yield* JobClient.enqueueAll(Array.from({ length: 30 }, (_, i) => Probe.job({ label: `j${i}` }, { queue: i % 2 === 0 ? "even" : "odd" })))
+        const ids = jobs.map((j) => j.id).sort((x, y) => y - x)
+        const first = yield* b.get("/jobs?state=ready")
+        const shown = (body: string) => [...body.matchAll(/data-job-id="(\d+)"/g)].map((m) => Number(m[1]))
+        assert.deepStrictEqual(shown(first.body), ids.slice(0, 25))
+        const next = /rel="next" href="([^"]+)"/.exec(first.body)?.[1]?.replace(/&amp;/g, "&")
+        assert.strictEqual(next, `/jobs?state=ready&before=${ids[24]}`)
+        const second = yield* b.get(next!)
+        assert.deepStrictEqual(shown(second.body), ids.slice(25))
+        assert.notInclude(second.body, "rel=\"next\"")
+        const even = yield* b.get("/jobs?state=ready&queue=even&task=Probe")
+        assert.deepStrictEqual(shown(even.body), jobs.filter((_, i) => i % 2 === 0).map((j) => j.id).sort((x, y) => y - x))
+        assert.deepStrictEqual(shown((yield* b.get("/jobs?state=ready&task=Other")).body), [])
+      }))
+
+    it.effect("mounted under a path, links, forms and redirects stay under it", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser("/admin/queue")
+        yield* Probe.enqueue({ label: "x" }, { queue: "mail" })
+        const home = yield* b.get("/admin/queue")
+        assert.strictEqual(home.status, 200)
+        assert.include(home.body, "href=\"/admin/queue/assets/style.css\"")
+        assert.include(home.body, "action=\"/admin/queue/queues/pause\"")
+        assert.include(home.body, "href=\"/admin/queue/jobs?state=ready&amp;queue=mail\"")
+        assert.strictEqual((yield* b.get("/admin/queue/jobs?state=ready")).status, 200)
+        const paused = yield* b.post("/admin/queue/queues/pause", { queue: "mail", return_to: "/jobs?state=ready" })
+        assert.strictEqual(paused.status, 303)
+        assert.strictEqual(paused.headers.get("location"), "/admin/queue/jobs?state=ready")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["mail"])
+        assert.strictEqual((yield* b.get("/elsewhere")).status, 404)
+      }))
+  })
