@@ -58,10 +58,14 @@ export const makeBrowser = <R>(runtime: Runtime.Runtime<R>, app: HttpRouter.Http
 }
 
 /** Marks a ready job failed with `error`, as a worker would have (without running one). */
-export const failJob = (jobId: number, error: { readonly tag: string; readonly message: string; readonly stack?: string }) =>
+export const failJob = (
+  jobId: number,
+  error: { readonly tag: string; readonly message: string; readonly stack?: string },
+  at = Date.now()
+) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     yield* sql`DELETE FROM steady_queue_ready_executions WHERE job_id = ${jobId}`
     const text = JobError.encodeJson(new JobError({ tag: error.tag, message: error.message, stack: error.stack ?? null }))
-    yield* sql`INSERT INTO steady_queue_failed_executions (job_id, error, created_at) VALUES (${jobId}, ${text}, 0)`
+    yield* sql`INSERT INTO steady_queue_failed_executions (job_id, error, created_at) VALUES (${jobId}, ${text}, ${at})`
   }).pipe(Effect.orDie)

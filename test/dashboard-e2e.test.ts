@@ -1,0 +1,122 @@
+/**
+ * The dashboard in a real browser: headless Chromium (Debian's, driven by playwright-core) clicks through a
+ * standalone dashboard server on SQLite. Screenshots go to test-artifacts/dashboard/.
+ */
+import { layer } from "@effect/vitest"
+import { Effect, Layer, Option, TestServices } from "effect"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import { chromium, type Page } from "playwright-core"
+import { assert, describe } from "vitest"
+import { Dashboard, JobClient } from "../src/index.js"
+import { isAvailable, reset, suiteLayer } from "./support/databases.js"
+import { Probe } from "./support/harness.js"
+import { failJob } from "./support/http.js"
+
+const executablePath = process.env.STEADY_QUEUE_CHROMIUM ?? "/usr/bin/chromium"
+const hasChromium = fs.existsSync(executablePath)
+if (!hasChromium) {
+  const message = `Chromium not found at ${executablePath}: install it with \`apt-get install -y chromium\``
+  if (process.env.CI) throw new Error(`${message} (CI runs the browser tests and does not skip them)`)
+  console.warn(`\n*** SKIPPING the dashboard browser tests: ${message}. ***\n`)
+}
+
+const artifacts = path.resolve("test-artifacts/dashboard")
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+const browserPage = (baseUrl: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const browser = await chromium.launch({
+        executablePath,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+      })
+      const context = await browser.newContext({
+        baseURL: baseUrl,
+        httpCredentials: { username: "ops", password: "s3cret" },
+        viewport: { width: 1280, height: 860 }
+      })
+      const page = await context.newPage()
+      // Any script that runs (an injected payload would) opens a dialog or logs: both fail the test.
+      const dialogs: Array<string> = []
+      page.on("dialog", (d) => {
+        dialogs.push(d.message())
+        void d.dismiss()
+      })
+      return { browser, page, dialogs }
+    }),
+    ({ browser }) => Effect.promise(() => browser.close())
+  )
+
+const shot = (page: Page, name: string) =>
+  Effect.promise(async () => {
+    fs.mkdirSync(artifacts, { recursive: true })
+    await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true })
+  })
+
+const ui = <A>(f: () => Promise<A>) => Effect.promise(f)
+
+const sqliteReady = hasChromium && (await isAvailable("sqlite"))
+
+describe.skipIf(!sqliteReady)("dashboard in Chromium", () => {
+  layer(suiteLayer("sqlite"), { timeout: "120 seconds" })((it) => {
+    it.scoped("an operator pauses a queue, retries a failed job and discards another by clicking", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const port = yield* Effect.promise(freePort)
+        yield* Layer.build(Dashboard.serve({ port, auth: Dashboard.basicAuth({ username: "ops", password: "s3cret" }) }))
+
+        yield* JobClient.enqueueAll(Array.from({ length: 3 }, (_, i) => Probe.job({ label: `welcome ${i}` }, { queue: "mail" })))
+        yield* Probe.enqueue({ label: "invoice" }, { queue: "billing" })
+        yield* Probe.enqueue({ label: "reminder" }, { delay: "2 hours" })
+        const toRetry = yield* Probe.enqueue({ label: "charge card 42" }, { queue: "billing" })
+        const toDiscard = yield* Probe.enqueue({ label: "<script>alert('xss')</script>" }, { queue: "billing" })
+        yield* failJob(toRetry.id, {
+          tag: "PaymentDeclined",
+          message: "card declined",
+          stack: "PaymentDeclined: card declined\n    at charge (billing.ts:42:7)"
+        })
+        yield* failJob(toDiscard.id, { tag: "Error", message: "<img src=x onerror=alert('xss')>" })
+
+        const { dialogs, page } = yield* browserPage(`http://127.0.0.1:${port}`)
+
+        yield* ui(() => page.goto("/"))
+        assert.strictEqual(yield* ui(() => page.title()), "steady-queue")
+        yield* shot(page, "01-queues")
+        yield* ui(() => page.locator("tr[data-queue=mail] button", { hasText: "Pause" }).click())
+        yield* ui(() => page.waitForSelector(".flash >> text=Paused queue mail"))
+        assert.strictEqual(yield* ui(() => page.locator("tr[data-queue=mail] .badge").innerText()), "paused")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["mail"])
+        yield* shot(page, "02-queue-paused")
+
+        yield* ui(() => page.click("nav >> text=Jobs"))
+        yield* ui(() => page.waitForSelector(`tr[data-job-id="${toRetry.id}"]`))
+        yield* shot(page, "03-failed-jobs")
+        yield* ui(() => page.locator(`tr[data-job-id="${toRetry.id}"] button`, { hasText: "Retry" }).click())
+        yield* ui(() => page.waitForSelector(`.flash >> text=Retried job ${toRetry.id}`))
+        assert.deepStrictEqual(Option.map(yield* JobClient.find(toRetry.id), (j) => j.state), Option.some("ready"))
+
+        yield* ui(() => page.click(`a[href="/jobs/${toDiscard.id}"]`))
+        yield* ui(() => page.waitForSelector("pre.payload"))
+        assert.include(yield* ui(() => page.locator("pre.payload").innerText()), "<script>alert('xss')</script>")
+        yield* shot(page, "04-job")
+        yield* ui(() => page.locator("button", { hasText: "Discard" }).click())
+        yield* ui(() => page.waitForSelector(`.flash >> text=Discarded job ${toDiscard.id}`))
+        assert.isTrue(Option.isNone(yield* JobClient.find(toDiscard.id)))
+
+        yield* ui(() => page.goto("/jobs?state=ready"))
+        yield* shot(page, "05-ready-jobs")
+        assert.deepStrictEqual(dialogs, [])
+      }).pipe(TestServices.provideLive))
+  })
+})
