@@ -58,7 +58,7 @@ export interface JobInfo extends Omit<JobDescription, "enqueuedAt" | "concurrenc
   readonly finishedAt: Option.Option<Date>
   readonly concurrencyKey: Option.Option<string>
   readonly error: Option.Option<JobError>
-  /** The process holding the job while it is claimed. */
+  /** The process holding the job while it is claimed, or the one it failed on. */
   readonly processId: Option.Option<number>
 }
 

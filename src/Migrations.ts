@@ -44,17 +44,26 @@ const addRecurringConcurrency = Effect.gen(function*() {
     : sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency TEXT NULL`
 })
 
-/** The dashboard's chart counts failures per minute over the last hour. */
-const indexFailuresByTime = Effect.gen(function*() {
+/**
+ * For operators: a failure remembers the process it happened on, and the dashboard's chart counts failures per
+ * minute over the last hour.
+ */
+const dashboard = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const { dialect } = yield* Effect.orDie(detect)
   if (dialect !== "mysql") {
+    yield* dialect === "pg"
+      ? sql`ALTER TABLE steady_queue_failed_executions ADD COLUMN IF NOT EXISTS process_id BIGINT NULL`
+      : sql`ALTER TABLE steady_queue_failed_executions ADD COLUMN process_id BIGINT NULL`
     return yield* sql`CREATE INDEX IF NOT EXISTS ix_sq_failed_executions_created ON steady_queue_failed_executions (created_at)`
   }
-  // MySQL has no CREATE INDEX IF NOT EXISTS.
-  const existing = yield* sql`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = DATABASE()
+  // MySQL has neither ADD COLUMN IF NOT EXISTS nor CREATE INDEX IF NOT EXISTS, and commits each DDL statement.
+  const column = yield* sql`SELECT 1 AS x FROM information_schema.columns WHERE table_schema = DATABASE()
+    AND table_name = 'steady_queue_failed_executions' AND column_name = 'process_id'`
+  if (column.length === 0) yield* sql`ALTER TABLE steady_queue_failed_executions ADD COLUMN process_id BIGINT NULL`
+  const index = yield* sql`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = DATABASE()
     AND table_name = 'steady_queue_failed_executions' AND index_name = 'ix_sq_failed_executions_created'`
-  if (existing.length === 0) {
+  if (index.length === 0) {
     yield* sql`CREATE INDEX ix_sq_failed_executions_created ON steady_queue_failed_executions (created_at)`
   }
 })
@@ -64,7 +73,7 @@ const migrations = {
   "0002_recurring_time_zone": addRecurringTimeZone,
   "0003_concurrency_settings": addConcurrencySettings,
   "0004_recurring_concurrency": addRecurringConcurrency,
-  "0005_failures_by_time": indexFailuresByTime
+  "0005_dashboard": dashboard
 }
 
 /** Applies pending migrations; returns the ones applied now. */

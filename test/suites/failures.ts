@@ -48,6 +48,10 @@ export const failuresSuite = (dialect: DialectName) =>
         assert.strictEqual(e3.tag, "TypeError")
         assert.strictEqual(e3.message, "boom in sync code")
         assert.isDefined(yield* errorOf(interrupted.id))
+        // The failure remembers the worker's process.
+        const failedOn = Option.flatMap(yield* JobClient.find(typed.id), (j) => j.processId)
+        assert.isTrue(Option.isSome(failedOn))
+        assert.strictEqual(yield* count("steady_queue_processes", `id = ${Option.getOrThrow(failedOn)}`), 1)
         assert.strictEqual(yield* count("steady_queue_failed_executions"), 4)
         assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
       }))

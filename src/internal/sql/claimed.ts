@@ -65,13 +65,14 @@ export const makeClaimed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     sql.withTransaction(Effect.gen(function*() {
       const taken = yield* take([jobId], processId)
       if (taken.length === 0) return false
-      yield* insertFailed(taken, error, now)
+      yield* insertFailed(taken, error, now, processId)
       return true
     }))
 
-  const insertFailed = (jobIds: Ids, error: string, now: number) =>
+  /** The failure remembers the process it happened on, for operators. */
+  const insertFailed = (jobIds: Ids, error: string, now: number, processId: number) =>
     sql`INSERT INTO steady_queue_failed_executions ${
-      sql.insert(jobIds.map((job_id) => ({ job_id, error, created_at: now })))
+      sql.insert(jobIds.map((job_id) => ({ job_id, error, process_id: processId, created_at: now })))
     }`.unprepared
 
   /** Puts claimed jobs back in ready (all of the process's claims when `jobIds` is undefined). */
@@ -88,7 +89,7 @@ export const makeClaimed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const failAll = (processId: number, error: string, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
       const taken = yield* take(undefined, processId)
-      if (taken.length > 0) yield* insertFailed(taken, error, now)
+      if (taken.length > 0) yield* insertFailed(taken, error, now, processId)
       return taken
     }))
 

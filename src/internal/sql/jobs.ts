@@ -30,7 +30,7 @@ export const makeJobs = (sql: SqlClient.SqlClient) => {
                     WHEN s.id IS NOT NULL THEN 'scheduled'
                     WHEN b.id IS NOT NULL THEN 'blocked'
                     WHEN j.finished_at IS NOT NULL THEN 'finished' END AS state,
-               f.error AS error, c.process_id AS process_id
+               f.error AS error, COALESCE(c.process_id, f.process_id) AS process_id
         FROM steady_queue_jobs j
         LEFT JOIN steady_queue_claimed_executions c ON c.job_id = j.id
         LEFT JOIN steady_queue_failed_executions f ON f.job_id = j.id
