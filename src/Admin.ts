@@ -199,6 +199,12 @@ const make = Effect.gen(function*() {
       } satisfies JobPage
     })
 
+  /**
+   * Counts of minutes that are over (with a minute's grace for finishes still being written), kept so the chart
+   * does not count the whole hour on every load. A failure retried after its minute was settled still counts.
+   */
+  const settled = new Map<number, { readonly finished: number; readonly failed: number }>()
+
   const processes = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     return (yield* store.overview.processes).map(toProcessInfo(now))
@@ -267,18 +273,27 @@ const make = Effect.gen(function*() {
     }),
     throughput: Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const first = Math.floor(now / minute) - 59
+      const current = Math.floor(now / minute)
+      const first = current - 59
+      for (const m of settled.keys()) if (m < first) settled.delete(m)
+      // Only the minutes not yet settled are counted again: the cost is that of the last minute or two, not
+      // of an hour's worth of jobs.
+      let since = first
+      while (settled.has(since)) since++
       const [finished, failed] = yield* Effect.all([
-        store.overview.finishedPerMinute(first * minute),
-        store.overview.failedPerMinute(first * minute)
+        store.overview.finishedPerMinute(since * minute),
+        store.overview.failedPerMinute(since * minute)
       ])
       const finishedAt = new Map(finished.map((r) => [r.minute, r.n]))
       const failedAt = new Map(failed.map((r) => [r.minute, r.n]))
-      return Array.from({ length: 60 }, (_, i) => ({
-        minute: new Date((first + i) * minute),
-        finished: finishedAt.get(first + i) ?? 0,
-        failed: failedAt.get(first + i) ?? 0
-      }))
+      for (let m = since; m < current - 1; m++) {
+        settled.set(m, { finished: finishedAt.get(m) ?? 0, failed: failedAt.get(m) ?? 0 })
+      }
+      return Array.from({ length: 60 }, (_, i) => {
+        const m = first + i
+        const counts = settled.get(m) ?? { finished: finishedAt.get(m) ?? 0, failed: failedAt.get(m) ?? 0 }
+        return { minute: new Date(m * minute), ...counts }
+      })
     }),
     pause: (queue) => Effect.zipRight(checkQueue(queue), client.pause(queue)),
     resume: (queue) => Effect.zipRight(checkQueue(queue), client.resume(queue)),

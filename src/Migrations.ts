@@ -45,26 +45,45 @@ const addRecurringConcurrency = Effect.gen(function*() {
 })
 
 /**
- * For operators: a failure remembers the process it happened on, and the dashboard's chart counts failures per
- * minute over the last hour.
+ * For operators: a failure remembers the process it happened on; the chart counts failures per minute; and job
+ * lists filtered by task or queue read in id order from `(task_name, id)` and `(queue_name, id)`, which replace
+ * `(task_name)` and `(queue_name, finished_at)` (nothing else read those).
  */
 const dashboard = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const { dialect } = yield* Effect.orDie(detect)
+  const indexes = [
+    ["ix_sq_failed_executions_created", "steady_queue_failed_executions", "created_at"],
+    ["ix_sq_jobs_task_id", "steady_queue_jobs", "task_name, id"],
+    ["ix_sq_jobs_queue_id", "steady_queue_jobs", "queue_name, id"]
+  ] as const
+  const dropped = ["ix_sq_jobs_task_name", "ix_sq_jobs_queue_finished"] as const
   if (dialect !== "mysql") {
     yield* dialect === "pg"
       ? sql`ALTER TABLE steady_queue_failed_executions ADD COLUMN IF NOT EXISTS process_id BIGINT NULL`
       : sql`ALTER TABLE steady_queue_failed_executions ADD COLUMN process_id BIGINT NULL`
-    return yield* sql`CREATE INDEX IF NOT EXISTS ix_sq_failed_executions_created ON steady_queue_failed_executions (created_at)`
+    for (const [name, table, columns] of indexes) {
+      yield* sql.unsafe(`CREATE INDEX IF NOT EXISTS ${name} ON ${table} (${columns})`)
+    }
+    for (const name of dropped) yield* sql.unsafe(`DROP INDEX IF EXISTS ${name}`)
+    return
   }
-  // MySQL has neither ADD COLUMN IF NOT EXISTS nor CREATE INDEX IF NOT EXISTS, and commits each DDL statement.
+  // MySQL has neither ADD COLUMN IF NOT EXISTS nor CREATE/DROP INDEX IF (NOT) EXISTS, and commits each DDL
+  // statement: look first, so that an interrupted run completes when run again.
   const column = yield* sql`SELECT 1 AS x FROM information_schema.columns WHERE table_schema = DATABASE()
     AND table_name = 'steady_queue_failed_executions' AND column_name = 'process_id'`
   if (column.length === 0) yield* sql`ALTER TABLE steady_queue_failed_executions ADD COLUMN process_id BIGINT NULL`
-  const index = yield* sql`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = DATABASE()
-    AND table_name = 'steady_queue_failed_executions' AND index_name = 'ix_sq_failed_executions_created'`
-  if (index.length === 0) {
-    yield* sql`CREATE INDEX ix_sq_failed_executions_created ON steady_queue_failed_executions (created_at)`
+  const exists = (table: string, name: string) =>
+    Effect.map(
+      sql`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = DATABASE()
+          AND table_name = ${table} AND index_name = ${name}`,
+      (rows) => rows.length > 0
+    )
+  for (const [name, table, columns] of indexes) {
+    if (!(yield* exists(table, name))) yield* sql.unsafe(`CREATE INDEX ${name} ON ${table} (${columns})`)
+  }
+  for (const name of dropped) {
+    if (yield* exists("steady_queue_jobs", name)) yield* sql.unsafe(`DROP INDEX ${name} ON steady_queue_jobs`)
   }
 })
 

@@ -1,6 +1,7 @@
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema, TestClock } from "effect"
 import { Admin, Dashboard, JobClient, Recurring, Task } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { count, Probe } from "../support/harness.js"
@@ -265,6 +266,41 @@ export const dashboardSuite = (dialect: DialectName) =>
         const even = yield* b.get("/jobs?state=ready&queue=even&task=Probe")
         assert.deepStrictEqual(shown(even.body), jobs.filter((_, i) => i % 2 === 0).map((j) => j.id).sort((x, y) => y - x))
         assert.deepStrictEqual(shown((yield* b.get("/jobs?state=ready&task=Other")).body), [])
+      }))
+
+    it.effect("the chart counts jobs finished and failed per minute over the last hour", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const sql = yield* SqlClient.SqlClient
+        const now = Date.UTC(2026, 10, 23, 12, 30, 30)
+        yield* TestClock.setTime(now)
+        const jobs = yield* JobClient.enqueueAll(Array.from({ length: 6 }, (_, i) => Probe.job({ label: `c${i}` })))
+        const finishAt = (id: number, at: number) =>
+          sql`UPDATE steady_queue_jobs SET finished_at = ${at} WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* finishAt(jobs[0].id, now - 10 * 60_000) // 12:20
+        yield* finishAt(jobs[1].id, now - 10 * 60_000 + 5_000) // 12:20
+        yield* finishAt(jobs[2].id, now - 90 * 60_000) // too old
+        yield* failJob(jobs[3].id, { tag: "Boom", message: "boom" }, now - 59 * 60_000) // 11:31, the first bar
+        const throughput = Effect.flatMap(Admin.Admin, (a) => a.throughput)
+        const first = yield* throughput
+        assert.strictEqual(first.length, 60)
+        assert.strictEqual(first[0].minute.toISOString(), "2026-11-23T11:31:00.000Z")
+        assert.strictEqual(first[59].minute.toISOString(), "2026-11-23T12:30:00.000Z")
+        assert.deepStrictEqual(first.filter((m) => m.finished + m.failed > 0).map((m) => [m.minute.toISOString().slice(11, 16), m.finished, m.failed]), [
+          ["11:31", 0, 1],
+          ["12:20", 2, 0]
+        ])
+        // The current minute is counted afresh each time.
+        yield* finishAt(jobs[4].id, now)
+        yield* failJob(jobs[5].id, { tag: "Boom", message: "boom" }, now)
+        const second = yield* throughput
+        assert.deepStrictEqual([second[59].finished, second[59].failed], [1, 1])
+        assert.deepStrictEqual([second[49].finished, second[0].failed], [2, 1])
+        // An hour later, the old minutes have left the chart.
+        yield* TestClock.adjust("1 hour")
+        const later = yield* throughput
+        assert.deepStrictEqual(later[59].minute.toISOString(), "2026-11-23T13:30:00.000Z")
+        assert.deepStrictEqual(later.filter((m) => m.finished + m.failed > 0).map((m) => m.minute.toISOString().slice(11, 16)), [])
       }))
 
     it.effect("mounted under a path, links, forms and redirects stay under it", () =>
