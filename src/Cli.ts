@@ -1,17 +1,29 @@
 /**
  * The command line: `steady-queue start` runs the supervisor from a configuration module, `steady-queue migrate`
- * runs the migrations. Every command takes the database as `--database-url` or `STEADY_QUEUE_DATABASE_URL`:
+ * runs the migrations, and `jobs`, `queues`, `status` (CliOps.ts) and `dashboard` (CliDashboard.ts) are for
+ * operators. Every command takes the database as `--database-url` or `STEADY_QUEUE_DATABASE_URL`:
  * `postgres://...`, `mysql://...` or `sqlite:path/to/file.db`.
  */
 import { Command, Options } from "@effect/cli"
-import { Config, Effect, Layer, Option } from "effect"
+import { ValidationError } from "@effect/cli"
+import { Console, Effect, Layer } from "effect"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
-import { InvalidConfigError } from "./Errors.js"
+import { dashboard } from "./CliDashboard.js"
+import * as CliOps from "./CliOps.js"
+import {
+  InvalidConfigError,
+  InvalidQueueNameError,
+  JobInProgressError,
+  JobNotFailedError,
+  JobNotFoundError,
+  SupervisorAlreadyRunningError
+} from "./Errors.js"
 import * as Migrations from "./Migrations.js"
 import * as QueueConfig from "./QueueConfig.js"
 import * as SteadyQueue from "./SteadyQueue.js"
 import * as Supervisor from "./Supervisor.js"
+import { databaseUrl, resolveUrl } from "./internal/CliDatabase.js"
 import type { RecurringRegistry } from "./Recurring.js"
 import type { TaskRegistry } from "./TaskRegistry.js"
 
@@ -26,22 +38,6 @@ export interface StartModule {
 
 /** Identity, for type checking a configuration module: `export default Cli.defineStart({ ... })`. */
 export const defineStart = (module: StartModule): StartModule => module
-
-const databaseUrl = Options.text("database-url").pipe(
-  Options.withDescription("postgres://..., mysql://... or sqlite:path (default: $STEADY_QUEUE_DATABASE_URL)"),
-  Options.optional
-)
-
-const resolveUrl = (flag: Option.Option<string>) =>
-  Option.match(flag, {
-    onSome: Effect.succeed,
-    onNone: () =>
-      Config.nonEmptyString("STEADY_QUEUE_DATABASE_URL").pipe(
-        Effect.mapError(() =>
-          new InvalidConfigError({ message: "no database: pass --database-url or set STEADY_QUEUE_DATABASE_URL" })
-        )
-      )
-  })
 
 const loadModule = (file: string) =>
   Effect.gen(function*() {
@@ -87,6 +83,34 @@ const start = Command.make("start", {
     )
   })).pipe(Command.withDescription("Run the supervisor with the workers and dispatchers configured"))
 
-export const command = Command.make("steady-queue").pipe(Command.withSubcommands([start, migrate]))
+export const command = Command.make("steady-queue").pipe(Command.withSubcommands([start, migrate, ...CliOps.commands, dashboard]))
 
 export const run = Command.run(command, { name: "steady-queue", version: "0.1.0" })
+
+type UsersToFix =
+  | InvalidConfigError
+  | SupervisorAlreadyRunningError
+  | JobNotFoundError
+  | JobNotFailedError
+  | JobInProgressError
+  | InvalidQueueNameError
+
+const isUsersToFix = (e: unknown): e is UsersToFix =>
+  e instanceof InvalidConfigError || e instanceof SupervisorAlreadyRunningError || e instanceof JobNotFoundError ||
+  e instanceof JobNotFailedError || e instanceof JobInProgressError || e instanceof InvalidQueueNameError
+
+/** Failures whose explanation is on the terminal already: the command's own report, or @effect/cli's usage help. */
+const isReported = (e: unknown): e is CliOps.CommandFailedError | ValidationError.ValidationError =>
+  e instanceof CliOps.CommandFailedError || ValidationError.isValidationError(e)
+
+/**
+ * The command line on `argv`, as `npx steady-queue` runs it; succeeds with the exit code. Configuration problems
+ * and refused operations are the user's to fix: one line on stderr and exit code 1, not a stack trace.
+ */
+export const main = (argv: ReadonlyArray<string>) =>
+  run(argv).pipe(
+    Effect.as(0),
+    Effect.catchIf(isUsersToFix, (e) => Effect.as(Console.error(`steady-queue: ${e.message}`), 1)),
+    Effect.catchIf(isReported, () => Effect.succeed(1))
+  )
+

@@ -5,7 +5,6 @@
 import { layer } from "@effect/vitest"
 import { Effect, Layer, Option, TestServices } from "effect"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { chromium, type Page } from "playwright-core"
 import { assert, describe } from "vitest"
@@ -13,6 +12,7 @@ import { Dashboard, JobClient } from "../src/index.js"
 import { isAvailable, reset, suiteLayer } from "./support/databases.js"
 import { Probe } from "./support/harness.js"
 import { failJob } from "./support/http.js"
+import { freePort } from "./support/processes.js"
 
 const executablePath = process.env.STEADY_QUEUE_CHROMIUM ?? "/usr/bin/chromium"
 const hasChromium = fs.existsSync(executablePath)
@@ -23,16 +23,6 @@ if (!hasChromium) {
 }
 
 const artifacts = path.resolve("test-artifacts/dashboard")
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 const browserPage = (baseUrl: string) =>
   Effect.acquireRelease(

@@ -1,12 +1,14 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect, TestServices } from "effect"
+import { NodeContext } from "@effect/platform-node"
+import { ConfigProvider, Console, Effect, Fiber, Option, TestServices } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Cli, JobClient } from "../../src/index.js"
 import { Db, type DialectName, reset, suiteLayer } from "../support/databases.js"
-import { count, eventually, Probe } from "../support/harness.js"
-import { waitForExit } from "../support/processes.js"
+import { count, eventually, handlers, Probe, startWorker } from "../support/harness.js"
+import { freePort, waitForExit } from "../support/processes.js"
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   spawn(process.execPath, ["bin/steady-queue.js", ...args], {
@@ -17,23 +19,77 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
 const exitOf = (args: ReadonlyArray<string>, env?: Record<string, string>) =>
   Effect.promise(() => waitForExit(cli(args, env), 30_000))
 
+/**
+ * Runs the CLI on the suite's database in this process (as `bin/steady-queue.js` would, less the process start),
+ * with stdout apart from stderr so that --json output parses.
+ */
+const runCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const db = yield* Db
+    let stdout = ""
+    let stderr = ""
+    const capture: Console.Console = {
+      ...(yield* Effect.console),
+      log: (...lines) => Effect.sync(() => void (stdout += `${lines.join(" ")}\n`)),
+      error: (...lines) => Effect.sync(() => void (stderr += `${lines.join(" ")}\n`))
+    }
+    const code = yield* Cli.main(["node", "steady-queue", ...args]).pipe(
+      Effect.withConsole(capture),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ STEADY_QUEUE_DATABASE_URL: db.url, ...env })))),
+      Effect.provide(NodeContext.layer)
+    )
+    return { code, stdout, stderr }
+  })
+
+/** Runs the CLI with --json, expecting success, and parses what it printed. */
+const runJson = <A>(args: ReadonlyArray<string>) =>
+  Effect.map(runCli([...args, "--json"]), (r) => {
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    return JSON.parse(r.stdout) as A
+  })
+
+interface JobsJson {
+  readonly jobs: ReadonlyArray<{ readonly id: number; readonly state: string; readonly error: { readonly message: string } | null }>
+  readonly next: number | null
+}
+interface QueuesJson {
+  readonly queues: ReadonlyArray<{ readonly name: string; readonly size: number; readonly paused: boolean }>
+}
+interface StatusJson extends QueuesJson {
+  readonly processes: ReadonlyArray<{ readonly kind: string; readonly pid: number }>
+  readonly states: ReadonlyArray<{ readonly state: string; readonly count: number; readonly capped: boolean }>
+}
+
+const stateOf = (id: number) => Effect.map(JobClient.find(id), Option.map((j) => j.state))
+
+/** Enqueues `n` Probe jobs on queue "cli" and has a worker fail them all; returns their ids, oldest first. */
+const failedJobs = (n: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const jobs = yield* JobClient.enqueueAll(Array.from({ length: n }, (_, i) => Probe.job({ label: `f${i}` }, { queue: "cli" })))
+    yield* handlers(Probe.toLayer(() => Effect.fail("boom")))
+    yield* startWorker({ queues: ["cli"] })
+    yield* eventually(Effect.map(count("steady_queue_failed_executions"), (k) => k === n))
+    return jobs.map((j) => j.id)
+  }))
+
 export const cliSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("cli", (it) => {
     it.effect("migrate takes the database from --database-url or STEADY_QUEUE_DATABASE_URL, and says what is missing", () =>
       Effect.gen(function*() {
         const db = yield* Db
+        const byEnv = yield* runCli(["migrate"]) // in process, with STEADY_QUEUE_DATABASE_URL set
+        assert.strictEqual(byEnv.code, 0, byEnv.stderr)
+        if (dialect !== "sqlite") return // the rest does not depend on the database
+        // As a user runs it, in its own process.
         const byFlag = yield* exitOf(["migrate", "--database-url", db.url])
         assert.strictEqual(byFlag.code, 0, byFlag.output)
         assert.include(byFlag.output, "schema up to date") // the suite's layer migrated it already
-        const byEnv = yield* exitOf(["migrate"], { STEADY_QUEUE_DATABASE_URL: db.url })
-        assert.strictEqual(byEnv.code, 0, byEnv.output)
-        if (dialect !== "sqlite") return // the rest does not depend on the database
         const missing = yield* exitOf(["migrate"])
         assert.strictEqual(missing.code, 1)
         assert.include(missing.output, "pass --database-url or set STEADY_QUEUE_DATABASE_URL")
-        const badUrl = yield* exitOf(["migrate", "--database-url", "oracle://nope"])
+        const badUrl = yield* runCli(["migrate", "--database-url", "oracle://nope"])
         assert.strictEqual(badUrl.code, 1)
-        assert.include(badUrl.output, "unsupported database URL")
+        assert.include(badUrl.stderr, "unsupported database URL")
       }).pipe(TestServices.provideLive), 60_000)
 
     it.effect("start runs the supervisor from a configuration module until SIGTERM", () =>
@@ -50,5 +106,127 @@ export const cliSuite = (dialect: DialectName) =>
         const exit = yield* Effect.promise(() => exited)
         assert.strictEqual(exit.code, 0, exit.output)
         assert.strictEqual(yield* count("steady_queue_processes"), 0)
+      }).pipe(TestServices.provideLive), 60_000)
+  
+    it.effect("jobs list, retry and discard change the database and report what they did", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const [f1, f2, f3] = yield* failedJobs(3)
+        const ready = yield* JobClient.enqueueAll([
+          Probe.job({ label: "r1" }, { queue: "q" }),
+          Probe.job({ label: "r2" }, { queue: "q" }),
+          Probe.job({ label: "r3" }, { queue: "keep" })
+        ])
+
+        const page = yield* runJson<JobsJson>(["jobs", "list", "--state", "failed", "--limit", "2"])
+        assert.deepStrictEqual(page.jobs.map((j) => j.id), [f3, f2])
+        assert.deepStrictEqual(page.jobs.map((j) => [j.state, j.error?.message]), [["failed", "boom"], ["failed", "boom"]])
+        assert.strictEqual(page.next, f2)
+
+        const human = yield* runCli(["jobs", "list", "--limit", "1", "--before", String(f2)])
+        assert.strictEqual(human.code, 0, human.stderr)
+        const [header, row, next] = human.stdout.trimEnd().split("\n")
+        assert.match(header, /^\s*ID\s+TASK\s+QUEUE\s+PRIORITY\s+ATTEMPTS\s+SINCE\s+ERROR$/)
+        assert.match(row, new RegExp(`^\\s*${f1}\\s+Probe\\s+cli\\s+0\\s+0\\s+.+ ago\\s+Error: boom$`))
+        assert.strictEqual(next, undefined) // f1 is the last page
+
+        const retried = yield* runCli(["jobs", "retry", String(f3), "999999"])
+        assert.strictEqual(retried.code, 1, retried.stdout + retried.stderr)
+        assert.include(retried.stdout, "retried 1 job(s)", retried.stderr)
+        assert.include(retried.stderr, "job 999999 does not exist")
+        assert.deepStrictEqual(yield* stateOf(f3), Option.some("ready" as const))
+
+        const discarded = yield* runCli(["jobs", "discard", String(f2)])
+        assert.strictEqual(discarded.code, 0, discarded.stderr)
+        assert.include(discarded.stdout, "discarded 1 job(s)")
+        assert.isTrue(Option.isNone(yield* JobClient.find(f2)))
+
+        assert.deepStrictEqual(yield* runJson(["jobs", "retry", "--all", "--queue", "cli"]), { retried: 1, errors: [] })
+        assert.deepStrictEqual(yield* stateOf(f1), Option.some("ready" as const))
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
+
+        const all = yield* runJson(["jobs", "discard", "--all", "--state", "ready", "--queue", "q"])
+        assert.deepStrictEqual(all, { discarded: 2, errors: [] })
+        assert.isTrue(Option.isNone(yield* JobClient.find(ready[0].id)))
+        assert.isTrue(Option.isNone(yield* JobClient.find(ready[1].id)))
+        assert.deepStrictEqual(yield* stateOf(ready[2].id), Option.some("ready" as const)) // another queue
+        assert.strictEqual(yield* count("steady_queue_ready_executions"), 3) // f1, f3 and r3
+
+        if (dialect !== "sqlite") return // usage errors do not depend on the database
+        const usage = yield* runCli(["jobs", "retry", "1", "--all"])
+        assert.strictEqual(usage.code, 1)
+        assert.include(usage.stderr, "give job ids or --all, not both")
+        // The same through bin/steady-queue.js, in its own process: the exit code and the one-line message.
+        const db = yield* Db
+        const spawned = yield* exitOf(["jobs", "retry", "999999"], { STEADY_QUEUE_DATABASE_URL: db.url })
+        assert.strictEqual(spawned.code, 1, spawned.output)
+        assert.include(spawned.output, "job 999999 does not exist")
+        assert.notInclude(spawned.output, "    at ") // no stack trace
+      }).pipe(TestServices.provideLive), 90_000)
+
+    it.effect("queues pause, list and resume, and status shows processes, queues and job counts", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* JobClient.enqueueAll([Probe.job({ label: "a" }, { queue: "q" }), Probe.job({ label: "b" }, { queue: "q" })])
+
+        const paused = yield* runCli(["queues", "pause", "q"])
+        assert.strictEqual(paused.code, 0, paused.stderr)
+        assert.include(paused.stdout, "paused queue q")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["q"])
+        const listed = yield* runJson<QueuesJson>(["queues", "list"])
+        assert.deepStrictEqual(listed.queues.map((q) => [q.name, q.size, q.paused]), [["q", 2, true]])
+
+        const resumed = yield* runCli(["queues", "resume", "q"])
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        assert.include(resumed.stdout, "resumed queue q")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+
+        const invalid = yield* runCli(["queues", "pause", "a*"])
+        assert.strictEqual(invalid.code, 1)
+        assert.include(invalid.stderr, "queue name must not contain '*'")
+        assert.notInclude(invalid.stderr, "    at ") // a message, not a stack trace
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+
+        // A worker on another queue, so that there is a process to show.
+        const [status, human] = yield* Effect.scoped(Effect.gen(function*() {
+          yield* startWorker({ queues: ["elsewhere"] })
+          return yield* Effect.all([runJson<StatusJson>(["status"]), runCli(["status"])], { concurrency: 2 })
+        }))
+        assert.deepStrictEqual(status.processes.map((p) => [p.kind, p.pid]), [["Worker", process.pid]])
+        assert.deepStrictEqual(status.queues.map((q) => [q.name, q.size, q.paused]), [["q", 2, false]])
+        assert.deepStrictEqual(status.states.find((s) => s.state === "ready"), { state: "ready", count: 2, capped: false })
+        assert.isDefined(status.states.find((s) => s.state === "in-progress"))
+        assert.strictEqual(human.code, 0, human.stderr)
+        assert.match(human.stdout, /^Processes\n\s*KIND\s+NAME\s+PID\s+HOST\s+HEARTBEAT\s+JOBS\n\s*Worker\s/)
+        assert.match(human.stdout, /\nQueues\n\s*NAME\s+SIZE\s+LATENCY\s+PAUSED\nq\s+2\s+\S+\s+no\n/)
+        assert.match(human.stdout, /\nJobs\nSTATE\s+COUNT\n/)
+        assert.match(human.stdout, /\nready\s+2\n/)
+      }).pipe(TestServices.provideLive), 90_000)
+
+    it.effect("dashboard serves the pages behind basic auth until stopped, and will not listen openly without a password", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* Probe.enqueue({ label: "seen" }, { queue: "standalone" })
+        const port = yield* Effect.promise(freePort)
+        // In process (the pages are the same whatever serves them); interrupted like Ctrl-C would.
+        const server = yield* Effect.fork(
+          runCli(["dashboard", "--port", String(port)], { STEADY_QUEUE_DASHBOARD_PASSWORD: "pw" })
+        )
+        const fetchPage = (auth?: string) =>
+          Effect.promise(() =>
+            fetch(`http://127.0.0.1:${port}/`, { headers: auth === undefined ? {} : { authorization: auth } })
+              .then(async (r) => ({ status: r.status, body: await r.text() }))
+              .catch(() => ({ status: 0, body: "" }))
+          )
+        const authorized = `Basic ${Buffer.from("admin:pw").toString("base64")}`
+        yield* eventually(Effect.map(fetchPage(authorized), (r) => r.status === 200))
+        assert.include((yield* fetchPage(authorized)).body, "data-queue=\"standalone\"")
+        assert.strictEqual((yield* fetchPage()).status, 401)
+        yield* Fiber.interrupt(server)
+        assert.strictEqual((yield* fetchPage(authorized)).status, 0) // closed
+
+        const open = yield* runCli(["dashboard", "--host", "0.0.0.0"])
+        assert.strictEqual(open.code, 1)
+        assert.include(open.stderr, "refusing to serve the dashboard on 0.0.0.0 without a password")
       }).pipe(TestServices.provideLive), 60_000)
   })

@@ -2,6 +2,7 @@
  * Child processes for the multi-process tests, always with a bounded wait.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -32,5 +33,16 @@ export const waitForExit = (child: ChildProcess, ms: number) =>
     child.on("exit", (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, output })
+    })
+  })
+
+/** A port nothing listens on now (for a server a test starts). */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
     })
   })

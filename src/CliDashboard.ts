@@ -1,0 +1,63 @@
+/**
+ * `steady-queue dashboard`: the operator dashboard on its own HTTP server. Basic auth when a password is given;
+ * without one it only listens on a loopback address.
+ */
+import { Command, Options } from "@effect/cli"
+import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
+import * as Dashboard from "./Dashboard.js"
+import { InvalidConfigError } from "./Errors.js"
+import * as SteadyQueue from "./SteadyQueue.js"
+import { databaseUrl, resolveUrl } from "./internal/CliDatabase.js"
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)
+
+const options = {
+  databaseUrl,
+  port: Options.integer("port").pipe(Options.withDefault(8080), Options.withDescription("port to listen on")),
+  host: Options.text("host").pipe(
+    Options.withDefault("127.0.0.1"),
+    Options.withDescription("interface to listen on (a non-loopback one needs a password)")
+  ),
+  username: Options.text("username").pipe(Options.withDefault("admin"), Options.withDescription("basic auth user")),
+  password: Options.redacted("password").pipe(
+    Options.optional,
+    Options.withDescription("basic auth password (default: $STEADY_QUEUE_DASHBOARD_PASSWORD)")
+  )
+}
+
+export const dashboard = Command.make("dashboard", options, (o) =>
+  Effect.gen(function*() {
+    const url = yield* resolveUrl(o.databaseUrl)
+    if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+      return yield* new InvalidConfigError({ message: `--port must be from 0 to 65535, not ${o.port}` })
+    }
+    const password = Option.isSome(o.password)
+      ? o.password
+      : yield* Config.option(Config.redacted("STEADY_QUEUE_DASHBOARD_PASSWORD")).pipe(
+        Effect.map(Option.filter((p) => Redacted.value(p) !== "")),
+        Effect.orElseSucceed(() => Option.none<Redacted.Redacted>())
+      )
+    if (Option.isNone(password) && !isLoopback(o.host)) {
+      return yield* new InvalidConfigError({
+        message: `refusing to serve the dashboard on ${o.host} without a password: set STEADY_QUEUE_DASHBOARD_PASSWORD ` +
+          `(or --password), or listen on 127.0.0.1`
+      })
+    }
+    if (Option.isNone(password)) {
+      yield* Console.error("steady-queue: the dashboard has no password; it is reachable from this machine only")
+    }
+    const csrfSecret = yield* Config.option(Config.redacted("STEADY_QUEUE_DASHBOARD_SECRET")).pipe(
+      Effect.orElseSucceed(() => Option.none<Redacted.Redacted>())
+    )
+    return yield* Layer.launch(
+      Dashboard.serve({
+        port: o.port,
+        host: o.host,
+        auth: Option.match(password, {
+          onNone: () => Dashboard.noAuth,
+          onSome: (p) => Dashboard.basicAuth({ username: o.username, password: p })
+        }),
+        ...Option.match(csrfSecret, { onNone: () => ({}), onSome: (secret) => ({ csrfSecret: secret }) })
+      }).pipe(Layer.provide(SteadyQueue.fromUrl(url)))
+    )
+  })).pipe(Command.withDescription("Serve the operator dashboard over HTTP"))
