@@ -49,22 +49,10 @@ export interface ListOptions extends JobFilter {
   readonly limit?: number | undefined
 }
 
-export interface ListedJob {
-  readonly id: number
-  readonly publicId: string
-  readonly taskName: string
-  readonly queueName: string
-  readonly priority: number
-  readonly attempts: number
-  readonly state: JobState
-  readonly scheduledAt: Date
-  readonly createdAt: Date
+/** A job as lists show it: everything but its payload. */
+export interface ListedJob extends Omit<JobInfo, "arguments" | "updatedAt"> {
   /** When the job entered its state. */
   readonly since: Date
-  readonly finishedAt: Option.Option<Date>
-  readonly concurrencyKey: Option.Option<string>
-  readonly error: Option.Option<JobError>
-  readonly processId: Option.Option<number>
 }
 
 export interface JobPage {
@@ -96,7 +84,7 @@ export interface ProcessInfo {
 }
 
 export interface JobDetail extends JobInfo {
-  /** The process holding the job, while it is in progress. */
+  /** The process holding the job while it is in progress, or the one it failed on, if it is still registered. */
   readonly process: Option.Option<ProcessInfo>
 }
 
