@@ -20,12 +20,15 @@ import * as Cron from "./internal/Cron.js"
 import { validateQueueName } from "./internal/prepare.js"
 import { enqueueRun } from "./internal/RecurringRun.js"
 import { JobStates } from "./internal/sql/jobs.js"
+import type { DiscardableState } from "./internal/sql/failed.js"
 import type { ListedRow } from "./internal/sql/listing.js"
 import type { ProcessRow } from "./internal/sql/overview.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
 export const jobStates: ReadonlyArray<JobState> = JobStates
+
+export type { DiscardableState } from "./internal/sql/failed.js"
 
 export interface QueueOverview {
   readonly name: string
@@ -119,7 +122,7 @@ export interface AdminService {
   readonly retryAll: (filter: JobFilter) => Effect.Effect<number, SqlError.SqlError>
   /** Discards every job in `state` matching the filter, except those a worker holds; returns how many. */
   readonly discardAll: (
-    filter: JobFilter & { readonly state: Exclude<JobState, "claimed"> }
+    filter: JobFilter & { readonly state: DiscardableState }
   ) => Effect.Effect<number, SqlError.SqlError>
 }
 
@@ -324,7 +327,8 @@ const make = Effect.gen(function*() {
         return job
       }),
     retryAll: (filter) => eachBatch({ ...filter, state: "failed" }, client.retryMany),
-    discardAll: (filter) => eachBatch(filter, (ids) => store.failed.discard(ids))
+    discardAll: (filter) =>
+      eachBatch(filter, (ids) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.failed.discard(ids, now, filter.state)))
   }
   return service
 })

@@ -11,6 +11,9 @@ import { databaseUrl, resolveUrl } from "./internal/CliDatabase.js"
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)
 
+const setting = (name: string) =>
+  Config.option(Config.redacted(name)).pipe(Effect.orElseSucceed(() => Option.none<Redacted.Redacted>()))
+
 const options = {
   databaseUrl,
   port: Options.integer("port").pipe(Options.withDefault(8080), Options.withDescription("port to listen on")),
@@ -31,12 +34,10 @@ export const dashboard = Command.make("dashboard", options, (o) =>
     if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
       return yield* new InvalidConfigError({ message: `--port must be from 0 to 65535, not ${o.port}` })
     }
-    const password = Option.isSome(o.password)
-      ? o.password
-      : yield* Config.option(Config.redacted("STEADY_QUEUE_DASHBOARD_PASSWORD")).pipe(
-        Effect.map(Option.filter((p) => Redacted.value(p) !== "")),
-        Effect.orElseSucceed(() => Option.none<Redacted.Redacted>())
-      )
+    // An empty password is no password.
+    const password = (Option.isSome(o.password) ? o.password : yield* setting("STEADY_QUEUE_DASHBOARD_PASSWORD")).pipe(
+      Option.filter((p) => Redacted.value(p) !== "")
+    )
     if (Option.isNone(password) && !isLoopback(o.host)) {
       return yield* new InvalidConfigError({
         message: `refusing to serve the dashboard on ${o.host} without a password: set STEADY_QUEUE_DASHBOARD_PASSWORD ` +
@@ -46,9 +47,7 @@ export const dashboard = Command.make("dashboard", options, (o) =>
     if (Option.isNone(password)) {
       yield* Console.error("steady-queue: the dashboard has no password; it is reachable from this machine only")
     }
-    const csrfSecret = yield* Config.option(Config.redacted("STEADY_QUEUE_DASHBOARD_SECRET")).pipe(
-      Effect.orElseSucceed(() => Option.none<Redacted.Redacted>())
-    )
+    const csrfSecret = Option.filter(yield* setting("STEADY_QUEUE_DASHBOARD_SECRET"), (s) => Redacted.value(s) !== "")
     return yield* Layer.launch(
       Dashboard.serve({
         port: o.port,

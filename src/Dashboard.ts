@@ -20,6 +20,7 @@ import { Clock, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { createServer } from "node:http"
 import { Admin, jobStates, type ListOptions } from "./Admin.js"
 import type { JobState } from "./JobClient.js"
+import { InvalidConfigError } from "./Errors.js"
 import { JobClient } from "./JobClient.js"
 import type { Html } from "./dashboard/html.js"
 import * as Pages from "./dashboard/pages.js"
@@ -38,7 +39,8 @@ export const basicAuth = (options: {
   _tag: "Basic",
   username: options.username,
   password: typeof options.password === "string" ? Redacted.make(options.password) : options.password,
-  realm: options.realm ?? "steady-queue"
+  // The realm goes into a header: printable ASCII only, without quotes or backslashes.
+  realm: (options.realm ?? "steady-queue").replace(/[^\x20-\x7e]|["\\]/g, "") || "steady-queue"
 })
 
 /** Your own check (a session, a header set by your proxy, ...): answer true to let the request in. */
@@ -51,7 +53,10 @@ export const noAuth: Auth = { _tag: "None" }
 
 export interface DashboardOptions<R = never> {
   readonly auth: Auth<R>
-  /** Key that signs CSRF tokens; default a random key per process (forms then expire on restart). */
+  /**
+   * Key that signs CSRF tokens, at least 16 characters; default a random key per process (forms then expire on
+   * restart). Give the same one to every instance behind one address.
+   */
   readonly csrfSecret?: string | Redacted.Redacted
   /** Shown in the header and the page title; default "steady-queue". */
   readonly title?: string
@@ -81,9 +86,12 @@ const basePath = (request: HttpServerRequest.HttpServerRequest) => {
   return original.endsWith(local) ? original.slice(0, original.length - local.length) : ""
 }
 
-/** A return address must stay inside the dashboard. */
-const safeReturn = (path: string | undefined) =>
-  path !== undefined && path.startsWith("/") && !path.startsWith("//") && !path.includes("\\") ? path : "/"
+/** A return address must stay inside the dashboard: a path (normalised, no control characters) and its query. */
+const safeReturn = (path: string | undefined) => {
+  if (path === undefined || !path.startsWith("/") || /[\x00-\x1f\x7f\\]/.test(path)) return "/"
+  const url = new URL(path, "http://dashboard")
+  return url.origin === "http://dashboard" ? url.pathname + url.search : "/"
+}
 
 const encodeFlash = (flash: Flash) => Buffer.from(JSON.stringify(flash)).toString("base64url")
 const decodeFlash = (value: string | undefined): Option.Option<Flash> => {
@@ -97,6 +105,8 @@ const decodeFlash = (value: string | undefined): Option.Option<Flash> => {
     return Option.none()
   }
 }
+
+const methodNotAllowed = HttpServerResponse.text("Method not allowed", { status: 405, headers: { allow: "GET, POST" } })
 
 const jobIdParam = (value: string | undefined) =>
   value !== undefined && /^\d{1,15}$/.test(value) ? Option.some(Number(value)) : Option.none()
@@ -142,18 +152,18 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
  */
 export const router = <R = never>(
   options: DashboardOptions<R>
-): Effect.Effect<HttpRouter.HttpRouter, never, Admin | JobClient | R> =>
+): Effect.Effect<HttpRouter.HttpRouter, InvalidConfigError, Admin | JobClient | R> =>
   Effect.gen(function*() {
     const admin = yield* Admin
     const client = yield* JobClient
     const context = yield* Effect.context<R>()
-    const csrf = makeCsrf(
-      options.csrfSecret === undefined
-        ? undefined
-        : typeof options.csrfSecret === "string"
-        ? options.csrfSecret
-        : Redacted.value(options.csrfSecret)
-    )
+    const secret = options.csrfSecret === undefined || typeof options.csrfSecret === "string"
+      ? options.csrfSecret
+      : Redacted.value(options.csrfSecret)
+    if (secret !== undefined && secret.length < 16) {
+      return yield* new InvalidConfigError({ message: "the dashboard's csrfSecret must be at least 16 characters" })
+    }
+    const csrf = makeCsrf(secret)
     const title = options.title ?? "steady-queue"
 
     /** Authentication, the view every page needs, cookies and security headers around a handler. */
@@ -170,7 +180,7 @@ export const router = <R = never>(
           return options.auth._tag === "Basic"
             ? HttpServerResponse.text("Authentication required", {
               status: 401,
-              headers: { "www-authenticate": `Basic realm="${options.auth.realm.replace(/"/g, "")}", charset="UTF-8"` }
+              headers: { "www-authenticate": `Basic realm="${options.auth.realm}", charset="UTF-8"` }
             })
             : HttpServerResponse.text("Forbidden", { status: 403 })
         }
@@ -195,7 +205,8 @@ export const router = <R = never>(
             sameSite: "strict",
             path: cookiePath
           })
-        const withFlash = Option.isSome(flash)
+        // A POST sets the next message itself; clearing the old one here would overwrite it.
+        const withFlash = Option.isSome(flash) && request.method !== "POST"
           ? HttpServerResponse.unsafeSetCookie(withToken, flashCookie, "", { path: cookiePath, maxAge: 0, httpOnly: true, sameSite: "strict" })
           : withToken
         return HttpServerResponse.setHeaders(withFlash, securityHeaders)
@@ -308,11 +319,13 @@ export const router = <R = never>(
         const key = formText(form, "key") ?? ""
         return Effect.map(admin.runRecurringNow(key), (job) => `Enqueued job ${job.id} for recurring task ${key}`)
       })),
-      // Anything else: nothing to see, and no other method changes anything.
-      HttpRouter.all("*", Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-        request.method === "GET" || request.method === "HEAD"
-          ? HttpServerResponse.text("Not found", { status: 404 })
-          : HttpServerResponse.text("Method not allowed", { status: 405, headers: { allow: "GET, POST" } })))
+      // Anything else: nothing to see, and no other method changes anything. (HEAD is left to fall back to GET.)
+      HttpRouter.get("*", Effect.succeed(HttpServerResponse.text("Not found", { status: 404 }))),
+      HttpRouter.post("*", Effect.succeed(methodNotAllowed)),
+      HttpRouter.put("*", Effect.succeed(methodNotAllowed)),
+      HttpRouter.patch("*", Effect.succeed(methodNotAllowed)),
+      HttpRouter.del("*", Effect.succeed(methodNotAllowed)),
+      HttpRouter.options("*", Effect.succeed(methodNotAllowed))
     )
     return routes
   })
@@ -320,7 +333,7 @@ export const router = <R = never>(
 /** Mounts the dashboard at `path` on `HttpRouter.Default`; serve that router with `HttpRouter.Default.unwrap`. */
 export const layer = <R = never>(
   options: DashboardOptions<R> & { readonly path: `/${string}` }
-): Layer.Layer<never, never, Admin | JobClient | R> =>
+): Layer.Layer<never, InvalidConfigError, Admin | JobClient | R> =>
   HttpRouter.Default.use((main) => Effect.flatMap(router(options), (dashboard) => main.mount(options.path, dashboard)))
 
 export interface ServeOptions<R> extends DashboardOptions<R> {
@@ -330,7 +343,9 @@ export interface ServeOptions<R> extends DashboardOptions<R> {
 }
 
 /** The dashboard alone, on its own HTTP server (what `npx steady-queue dashboard` runs). */
-export const serve = <R = never>(options: ServeOptions<R>): Layer.Layer<never, ServeError, Admin | JobClient | R> =>
+export const serve = <R = never>(
+  options: ServeOptions<R>
+): Layer.Layer<never, ServeError | InvalidConfigError, Admin | JobClient | R> =>
   Layer.unwrapEffect(Effect.map(router(options), (app) => HttpServer.serve(app, HttpMiddleware.logger))).pipe(
     HttpServer.withLogAddress,
     Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" }))

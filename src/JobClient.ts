@@ -174,7 +174,7 @@ const make = Effect.gen(function*() {
       const rows = yield* store.jobs.findMany(ids)
       const claimed = rows.find((r) => r.state === "claimed")
       if (claimed) return yield* inProgress(claimed.id)
-      return yield* store.failed.discard(ids)
+      return yield* store.failed.discard(ids, yield* Clock.currentTimeMillis)
     }))
 
   /** Applies `action` to every failed job, a batch at a time, until none is left. */
@@ -206,12 +206,12 @@ const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const job = yield* requireJob(id)
         if (job.state === "claimed") return yield* inProgress(id)
-        const n = yield* store.failed.discard([id])
+        const n = yield* store.failed.discard([id], yield* Clock.currentTimeMillis)
         // Claimed between the look-up and the delete: the guard in the DELETE kept it.
         if (n === 0) return yield* inProgress(id)
       }),
     discardMany: (ids) => discardMany(ids),
-    discardAllFailed: allFailed((ids) => store.failed.discard(ids)),
+    discardAllFailed: allFailed((ids) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.failed.discard(ids, now, "failed"))),
     failedJobs: (options) =>
       Effect.flatMap(store.jobs.failed(options?.limit ?? 100, options?.afterId ?? 0), store.jobs.findMany).pipe(
         Effect.map((rows) => rows.flatMap((r) => Option.toArray(toJobInfo(r))).sort((a, b) => a.id - b.id))

@@ -64,7 +64,7 @@ const make = Effect.gen(function*() {
     listing: makeListing(sql),
     overview: makeOverview(sql, info),
     jobs: makeJobs(sql),
-    failed: makeFailed(sql, info, semaphores.readyAgain),
+    failed: makeFailed(sql, info, semaphores),
     queues: makeQueues(sql, info),
     clearFinished: makeClearFinished(sql, info),
     processes: makeProcesses(sql, info),

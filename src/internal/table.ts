@@ -12,10 +12,13 @@ const gap = "  "
 const pad = (text: string, width: number, align: Column["align"]) =>
   align === "right" ? text.padStart(width) : text.padEnd(width)
 
+/** Control characters (escape sequences in a task name or an error, say) are shown as "?", never sent to the terminal. */
+const printable = (text: string) => text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?")
+
 /** Renders `rows` under `columns`; a row with fewer cells than columns is padded with empty cells. */
 export const table = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const header = columns.map((c) => c.header)
-  const cells = rows.map((row) => columns.map((_, i) => row[i] ?? ""))
+  const cells = rows.map((row) => columns.map((_, i) => printable(row[i] ?? "")))
   const widths = columns.map((_, i) => Math.max(header[i].length, ...cells.map((row) => row[i].length)))
   const line = (row: ReadonlyArray<string>) =>
     row.map((cell, i) => pad(cell, widths[i], columns[i].align)).join(gap).trimEnd()

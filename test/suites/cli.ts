@@ -228,5 +228,8 @@ export const cliSuite = (dialect: DialectName) =>
         const open = yield* runCli(["dashboard", "--host", "0.0.0.0"])
         assert.strictEqual(open.code, 1)
         assert.include(open.stderr, "refusing to serve the dashboard on 0.0.0.0 without a password")
+        const empty = yield* runCli(["dashboard", "--host", "0.0.0.0", "--password", ""])
+        assert.strictEqual(empty.code, 1) // an empty password is no password
+        assert.include(empty.stderr, "without a password")
       }).pipe(TestServices.provideLive), 60_000)
   })

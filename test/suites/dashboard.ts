@@ -8,6 +8,7 @@ import { count, Probe } from "../support/harness.js"
 import { failJob, makeBrowser } from "../support/http.js"
 
 const Report = Task.make("Report", { payload: Schema.Struct({ name: Schema.String }), queue: "reports" })
+const Export = Task.make("Export", { payload: Schema.Struct({ account: Schema.String }), concurrency: { key: (p) => p.account } })
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
 const admin = basic("ops", "s3cret")
@@ -44,6 +45,10 @@ export const dashboardSuite = (dialect: DialectName) =>
         assert.strictEqual((yield* makeBrowser(runtime, dashboard, basic("ops", "wrong")).get("/")).status, 401)
         assert.strictEqual((yield* makeBrowser(runtime, dashboard, basic("intruder", "s3cret")).get("/")).status, 401)
         assert.strictEqual((yield* makeBrowser(runtime, dashboard, admin).get("/")).status, 200)
+        assert.strictEqual((yield* makeBrowser(runtime, dashboard, admin).send("/", { method: "HEAD" })).status, 200)
+        assert.strictEqual((yield* makeBrowser(runtime, dashboard).send("/", { method: "HEAD" })).status, 401)
+        const weak = yield* Effect.flip(Dashboard.router({ auth: Dashboard.noAuth, csrfSecret: "short" }))
+        assert.strictEqual(weak._tag, "InvalidConfigError")
         // POSTs are authenticated too, before anything else.
         yield* Probe.enqueue({ label: "x" }, { queue: "guarded" })
         assert.strictEqual((yield* makeBrowser(runtime, dashboard).post("/queues/pause", { queue: "guarded" })).status, 401)
@@ -183,8 +188,20 @@ export const dashboardSuite = (dialect: DialectName) =>
         yield* click(b, "/jobs/987654321/discard")
         assert.include((yield* b.get("/")).body, "job 987654321 does not exist")
         // A return address outside the dashboard is not followed.
-        const offsite = yield* click(b, `/jobs/${a.id}/discard`, { return_to: "//evil.example/" })
-        assert.strictEqual(offsite.headers.get("location"), "/")
+        for (const [returnTo, location] of [
+          ["//evil.example/", "/"],
+          ["/\t/evil.example", "/"],
+          ["/jobs\r\nSet-Cookie: x=1", "/"],
+          ["https://evil.example/", "/"],
+          ["/jobs/../../processes?x=1", "/processes?x=1"]
+        ]) {
+          const reply = yield* click(b, `/jobs/${a.id}/discard`, { return_to: returnTo })
+          assert.strictEqual(reply.headers.get("location"), location, returnTo)
+        }
+        // Two actions before the page reloads: the second one's message is the one shown.
+        yield* click(b, "/queues/pause", { queue: "first" })
+        yield* click(b, "/queues/pause", { queue: "second" })
+        assert.include((yield* b.get("/")).body, "Paused queue second")
       }))
 
     it.effect("retries all failed jobs, or those matching the filter, and discards in bulk by state and filter", () =>
@@ -214,6 +231,13 @@ export const dashboardSuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
         yield* click(b, "/jobs/discard-all", { state: "ready" })
         assert.strictEqual(yield* count("steady_queue_jobs"), 0)
+
+        // A ready job of a limited task holds its semaphore's slot: discarding it lets the next one in.
+        yield* JobClient.enqueueAll([1, 2, 3].map(() => Export.job({ account: "acme" })))
+        assert.strictEqual(yield* count("steady_queue_blocked_executions"), 2)
+        yield* click(b, "/jobs/discard-all", { state: "ready", task: "Export" })
+        assert.strictEqual(yield* count("steady_queue_ready_executions"), 1)
+        assert.strictEqual(yield* count("steady_queue_blocked_executions"), 1)
 
         yield* click(b, "/jobs/discard-all", { state: "finished" })
         assert.include((yield* b.get("/")).body, "cannot be discarded in bulk")

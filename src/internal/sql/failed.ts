@@ -1,19 +1,30 @@
 /**
  * Operator actions on failed jobs: retry (back through dispatch) and discard (delete the job).
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
 import { affectedRows, decodeJobIdRows } from "./rows.js"
+import type { makeSemaphores } from "./semaphores.js"
 import { makeTakeExecutions } from "./take.js"
 
 type Ids = ReadonlyArray<number>
 
+/** States a job can be discarded in (a claimed one belongs to its worker). */
+export type DiscardableState = "failed" | "ready" | "scheduled" | "blocked"
+
+const stateTables: Record<Exclude<DiscardableState, "ready">, string> = {
+  failed: "steady_queue_failed_executions",
+  scheduled: "steady_queue_scheduled_executions",
+  blocked: "steady_queue_blocked_executions"
+}
+
 export const makeFailed = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
-  readyAgain: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
+  semaphores: Pick<ReturnType<typeof makeSemaphores>, "readyAgain" | "limitsOf" | "signal">
 ) => {
+  const { readyAgain } = semaphores
   const take = makeTakeExecutions(sql, info)
 
   /** Moves failed jobs back to ready; returns the ids retried. */
@@ -28,13 +39,28 @@ export const makeFailed = (
       return taken
     }))
 
-  /** Deletes jobs, unless a worker holds them; returns how many were deleted. */
-  const discard = (jobIds: Ids) =>
-    jobIds.length === 0
-      ? Effect.succeed(0)
-      : sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", jobIds)}
+  /**
+   * Deletes jobs, unless a worker holds them (or, with `state`, unless they left that state); returns how many
+   * were deleted. A ready job of a limited task holds a slot of its semaphore: its ready row is taken first (so
+   * no worker can claim it meanwhile) and the slot given back.
+   */
+  const discard = (jobIds: Ids, now: number, state?: DiscardableState) =>
+    jobIds.length === 0 ? Effect.succeed(0) : sql.withTransaction(Effect.gen(function*() {
+      const wasReady = state === undefined || state === "ready"
+        ? yield* take("steady_queue_ready_executions", jobIds)
+        : []
+      const slots = yield* semaphores.limitsOf(wasReady)
+      const ids = state === "ready" ? wasReady : jobIds
+      if (ids.length === 0) return 0
+      const inState = state === undefined || state === "ready"
+        ? sql.literal("")
+        : sql`AND EXISTS (SELECT 1 FROM ${sql.literal(stateTables[state])} e WHERE e.job_id = steady_queue_jobs.id)`
+      const deleted = yield* sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", ids)} ${inState}
             AND NOT EXISTS (SELECT 1 FROM steady_queue_claimed_executions c WHERE c.job_id = steady_queue_jobs.id)`
         .raw.pipe(Effect.map(affectedRows))
+      yield* semaphores.signal(slots, now)
+      return deleted
+    }))
 
   const nextFailedBatch = (size: number) =>
     sql`SELECT job_id FROM steady_queue_failed_executions ORDER BY job_id ASC

@@ -1,5 +1,6 @@
 /**
- * The tables, described once and rendered per dialect, so the three schemas cannot drift apart.
+ * The tables as the first migration creates them, described once and rendered per dialect so that the three
+ * schemas cannot drift apart. Later migrations (Migrations.ts) change them the same way on every dialect.
  */
 import type { SqlDialect } from "./dialect.js"
 

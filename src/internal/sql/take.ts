@@ -9,7 +9,7 @@ import { decodeIdRows, decodeJobIdRows } from "./rows.js"
 
 export const makeTakeExecutions = (sql: SqlClient.SqlClient, info: DialectInfo) =>
 (
-  table: "steady_queue_failed_executions" | "steady_queue_scheduled_executions",
+  table: "steady_queue_failed_executions" | "steady_queue_scheduled_executions" | "steady_queue_ready_executions",
   jobIds: ReadonlyArray<number>
 ): Effect.Effect<ReadonlyArray<number>, SqlError.SqlError> => {
   if (jobIds.length === 0) return Effect.succeed([])
