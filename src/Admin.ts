@@ -14,10 +14,10 @@ import {
 } from "./Errors.js"
 import { type EnqueuedJob, JobClient, type JobInfo, type JobState } from "./JobClient.js"
 import { JobEvent, JobEvents } from "./JobEvents.js"
-import { JobError } from "./JobError.js"
 import type { RecurringTask } from "./Recurring.js"
 import * as Cron from "./internal/Cron.js"
 import { validateQueueName } from "./internal/prepare.js"
+import { jobView } from "./internal/jobView.js"
 import { enqueueRun } from "./internal/RecurringRun.js"
 import { JobStates } from "./internal/sql/jobs.js"
 import type { DiscardableState } from "./internal/sql/failed.js"
@@ -129,20 +129,9 @@ export interface AdminService {
 const optionalDate = (t: number | null) => (t === null ? Option.none() : Option.some(new Date(t)))
 
 const toListedJob = (state: JobState) => (r: ListedRow): ListedJob => ({
-  id: r.id,
-  publicId: r.public_id,
-  taskName: r.task_name,
-  queueName: r.queue_name,
-  priority: r.priority,
-  attempts: r.attempts,
+  ...jobView(r),
   state,
-  scheduledAt: new Date(r.scheduled_at),
-  createdAt: new Date(r.created_at),
-  since: new Date(r.since ?? r.created_at),
-  finishedAt: optionalDate(r.finished_at),
-  concurrencyKey: Option.fromNullable(r.concurrency_key),
-  error: Option.map(Option.fromNullable(r.error), JobError.parse),
-  processId: Option.fromNullable(r.process_id)
+  since: new Date(r.since ?? r.created_at)
 })
 
 const toProcessInfo = (now: number) => (r: ProcessRow): ProcessInfo => ({
@@ -220,18 +209,10 @@ const make = Effect.gen(function*() {
   const service: AdminService = {
     queues: Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const rows = yield* store.overview.queues
-      const paused = new Set(yield* store.queues.paused)
-      const byName = new Map<string, QueueOverview>(rows.map((r) => [r.queue_name, {
-        name: r.queue_name,
-        size: r.size,
-        latencyMs: r.oldest === null ? Option.none() : Option.some(Math.max(0, now - r.oldest)),
-        paused: paused.has(r.queue_name)
-      }]))
-      for (const name of paused) {
-        if (!byName.has(name)) byName.set(name, { name, size: 0, latencyMs: Option.none(), paused: true })
-      }
-      return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+      return (yield* store.queues.list).map(({ oldest, ...queue }) => ({
+        ...queue,
+        latencyMs: oldest === null ? Option.none() : Option.some(Math.max(0, now - oldest))
+      }))
     }),
     stateCounts: (cap = 1000) =>
       Effect.forEach(JobStates, (state) =>

@@ -23,7 +23,7 @@ import * as Migrations from "./Migrations.js"
 import * as QueueConfig from "./QueueConfig.js"
 import * as SteadyQueue from "./SteadyQueue.js"
 import * as Supervisor from "./Supervisor.js"
-import { databaseUrl, resolveUrl } from "./internal/CliDatabase.js"
+import { databaseUrl, resolveUrl, withServices } from "./internal/CliDatabase.js"
 import type { RecurringRegistry } from "./Recurring.js"
 import type { TaskRegistry } from "./TaskRegistry.js"
 
@@ -57,8 +57,7 @@ const loadModule = (file: string) =>
 
 const migrate = Command.make("migrate", { databaseUrl }, ({ databaseUrl }) =>
   Effect.gen(function*() {
-    const url = yield* resolveUrl(databaseUrl)
-    const applied = yield* Migrations.run.pipe(Effect.provide(SteadyQueue.fromUrl(url)))
+    const applied = yield* withServices(databaseUrl, Migrations.run)
     yield* Effect.logInfo(
       applied.length === 0 ? "steady-queue: schema up to date" : `steady-queue: applied ${applied.map(([, name]) => name).join(", ")}`
     )

@@ -12,12 +12,13 @@ import {
   type PayloadEncodeError
 } from "./Errors.js"
 import type { JobDescription } from "./CurrentJob.js"
-import { JobError } from "./JobError.js"
+import type { JobError } from "./JobError.js"
 import { type EnqueuedJob, JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
 import { prepareJobs } from "./internal/prepare.js"
 import type { RecurringRow as RecurringTask } from "./internal/sql/recurring.js"
 import type { JobWithStateRow } from "./internal/sql/jobs.js"
+import { jobView } from "./internal/jobView.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
@@ -110,21 +111,10 @@ export interface JobClientService {
 
 const toJobInfo = (row: JobWithStateRow): Option.Option<JobInfo> =>
   row.state === null ? Option.none() : Option.some({
-    id: row.id,
-    publicId: row.public_id,
-    taskName: row.task_name,
-    queueName: row.queue_name,
-    priority: row.priority,
-    attempts: row.attempts,
+    ...jobView(row),
     arguments: row.arguments,
     state: row.state,
-    scheduledAt: new Date(row.scheduled_at),
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-    finishedAt: Option.map(Option.fromNullable(row.finished_at), (t) => new Date(t)),
-    concurrencyKey: Option.fromNullable(row.concurrency_key),
-    error: Option.map(Option.fromNullable(row.error), JobError.parse),
-    processId: Option.fromNullable(row.process_id)
+    updatedAt: new Date(row.updated_at)
   })
 
 const make = Effect.gen(function*() {
@@ -219,17 +209,7 @@ const make = Effect.gen(function*() {
     pause: (queue) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.queues.pause(queue, now)).pipe(Effect.asVoid),
     resume: (queue) => store.queues.resume(queue).pipe(Effect.zipRight(wakeup.ring), Effect.asVoid),
     pausedQueues: store.queues.paused,
-    queues: Effect.gen(function*() {
-      const sizes = yield* store.queues.readySizes
-      const paused = new Set(yield* store.queues.paused)
-      const byName = new Map(sizes.map((s) => [s.queue_name, s.size]))
-      for (const name of paused) if (!byName.has(name)) byName.set(name, 0)
-      return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, size]) => ({
-        name,
-        size,
-        paused: paused.has(name)
-      }))
-    }),
+    queues: Effect.map(store.queues.list, (rows) => rows.map(({ name, paused, size }) => ({ name, size, paused }))),
     addRecurringTask: (task) =>
       Effect.gen(function*() {
         const existing = (yield* store.recurring.all).find((r) => r.key === task.key)

@@ -16,7 +16,7 @@ import type { JobState } from "../JobClient.js"
 import { throughputChart } from "./chart.js"
 import { duration, optional, relative, timestamp } from "./format.js"
 import { html, type Html } from "./html.js"
-import { action, layout, link, type View } from "./view.js"
+import { action, formFields, layout, link, type View } from "./view.js"
 
 export const stateLabels: Record<JobState, string> = {
   ready: "Ready",
@@ -75,8 +75,7 @@ export const queuesPage = (
     }</tbody>
   </table>
   <form class="bar" method="post" action="${link(view, "/queues/pause")}">
-    <input type="hidden" name="_csrf" value="${view.csrf}">
-    <input type="hidden" name="return_to" value="${view.here}">
+    ${formFields(view)}
     <label>Pause a queue by name <input type="text" name="queue" required maxlength="255"></label>
     <button type="submit">Pause</button>
   </form>`

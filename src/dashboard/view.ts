@@ -34,6 +34,11 @@ export const link = (view: View, path: string, query: Query = {}): string => {
   return `${view.base}${path}${search === "" ? "" : `?${search}`}`
 }
 
+/** What every dashboard form posts besides its own fields: the CSRF token and the page to come back to. */
+export const formFields = (view: View): Html =>
+  html`<input type="hidden" name="${csrfField}" value="${view.csrf}">
+    <input type="hidden" name="return_to" value="${view.here}">`
+
 /** A button that POSTs to a dashboard action. */
 export const action = (
   view: View,
@@ -43,8 +48,7 @@ export const action = (
   style: "primary" | "danger" | "" = ""
 ): Html =>
   html`<form class="inline" method="post" action="${link(view, path)}">
-    <input type="hidden" name="${csrfField}" value="${view.csrf}">
-    <input type="hidden" name="return_to" value="${view.here}">
+    ${formFields(view)}
     ${Object.entries(fields).map(([name, value]) =>
     value === undefined ? "" : html`<input type="hidden" name="${name}" value="${String(value)}">`
   )}

@@ -3,6 +3,7 @@
  * Kept apart from Cli.ts so that the command modules can share it without importing each other.
  */
 import { Options } from "@effect/cli"
+import type { SqlClient } from "@effect/sql"
 import { Config, Effect, Option } from "effect"
 import { InvalidConfigError } from "../Errors.js"
 import * as SteadyQueue from "../SteadyQueue.js"
@@ -26,5 +27,5 @@ export const resolveUrl = (flag: Option.Option<string>) =>
 /** Runs `effect` with the services on the database the flag (or the environment) names. */
 export const withServices = <A, E>(
   flag: Option.Option<string>,
-  effect: Effect.Effect<A, E, SteadyQueue.Services>
+  effect: Effect.Effect<A, E, SteadyQueue.Services | SqlClient.SqlClient>
 ) => Effect.flatMap(resolveUrl(flag), (url) => Effect.provide(effect, SteadyQueue.fromUrl(url)))

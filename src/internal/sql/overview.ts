@@ -1,6 +1,6 @@
 /**
- * The operator's overview: queues with their backlog and latency, processes with the jobs they hold, recurring
- * runs, jobs per state (counted up to a cap, never the whole table) and jobs finished and failed per minute.
+ * The operator's overview: processes with the jobs they hold, recurring runs, jobs per state (counted up to a
+ * cap, never the whole table) and jobs finished and failed per minute.
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
@@ -8,7 +8,6 @@ import type { DialectInfo } from "./dialect.js"
 import type { JobStateName } from "./jobs.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 
-const QueueRow = Schema.Struct({ queue_name: Schema.String, size: DbInt, oldest: DbNullableInt })
 const ProcessRow = Schema.Struct({
   id: DbInt,
   kind: Schema.String,
@@ -42,11 +41,6 @@ export const makeOverview = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const perMinute = (rows: ReadonlyArray<unknown>) => Schema.decodeUnknownSync(Schema.Array(MinuteRow))(rows)
 
   return {
-    /** Queues with ready jobs: how many, and when the oldest of them became ready. */
-    queues: sql`SELECT queue_name, COUNT(*) AS size, MIN(created_at) AS oldest
-                FROM steady_queue_ready_executions GROUP BY queue_name ORDER BY queue_name`.pipe(
-      Effect.map(Schema.decodeUnknownSync(Schema.Array(QueueRow)))
-    ),
     processes: sql`SELECT p.id, p.kind, p.name, p.pid, p.hostname, p.supervisor_id, p.metadata, p.last_heartbeat_at,
                           p.created_at,
                           (SELECT COUNT(*) FROM steady_queue_claimed_executions c WHERE c.process_id = p.id) AS in_progress

@@ -4,31 +4,56 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { DialectInfo } from "./dialect.js"
-import { DbInt } from "./rows.js"
+import { DbInt, DbNullableInt } from "./rows.js"
 
 const NameRow = Schema.Struct({ queue_name: Schema.String })
 const decodeNames = (rows: ReadonlyArray<unknown>) =>
   Schema.decodeUnknownSync(Schema.Array(NameRow))(rows).map((r) => r.queue_name)
-const SizeRow = Schema.Struct({ queue_name: Schema.String, size: DbInt })
+const SizeRow = Schema.Struct({ queue_name: Schema.String, size: DbInt, oldest: DbNullableInt })
 const decodeSizes = Schema.decodeUnknownSync(Schema.Array(SizeRow))
+
+export interface QueueRow {
+  readonly name: string
+  /** Ready jobs. */
+  readonly size: number
+  /** When the oldest ready job became ready; null when there is none. */
+  readonly oldest: number | null
+  readonly paused: boolean
+}
 
 /** LIKE pattern for a prefix, with LIKE's own wildcards escaped. */
 const likePrefix = (prefix: string) => prefix.replace(/[!%_]/g, (c) => `!${c}`) + "%"
 
-export const makeQueues = (sql: SqlClient.SqlClient, info: DialectInfo) => ({
-  paused: sql`SELECT queue_name FROM steady_queue_pauses ORDER BY queue_name`.pipe(Effect.map(decodeNames)),
-  pause: (queue: string, now: number) =>
-    info.dialect === "mysql"
-      ? sql`INSERT IGNORE INTO steady_queue_pauses (queue_name, created_at) VALUES (${queue}, ${now})`
-      : sql`INSERT INTO steady_queue_pauses (queue_name, created_at) VALUES (${queue}, ${now}) ON CONFLICT DO NOTHING`,
-  resume: (queue: string) => sql`DELETE FROM steady_queue_pauses WHERE queue_name = ${queue}`,
-  /** Distinct queue names with ready jobs, optionally only those starting with `prefix`. */
-  readyQueueNames: (prefix: string | undefined) =>
-    (prefix === undefined
-      ? sql`SELECT DISTINCT queue_name FROM steady_queue_ready_executions ORDER BY queue_name`
-      : sql`SELECT DISTINCT queue_name FROM steady_queue_ready_executions
-            WHERE queue_name LIKE ${likePrefix(prefix)} ESCAPE '!' ORDER BY queue_name`).pipe(Effect.map(decodeNames)),
-  readySizes: sql`SELECT queue_name, COUNT(*) AS size FROM steady_queue_ready_executions GROUP BY queue_name`.pipe(
-    Effect.map(decodeSizes)
-  )
-})
+export const makeQueues = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+  const paused = sql`SELECT queue_name FROM steady_queue_pauses ORDER BY queue_name`.pipe(Effect.map(decodeNames))
+  return {
+    paused,
+    pause: (queue: string, now: number) =>
+      info.dialect === "mysql"
+        ? sql`INSERT IGNORE INTO steady_queue_pauses (queue_name, created_at) VALUES (${queue}, ${now})`
+        : sql`INSERT INTO steady_queue_pauses (queue_name, created_at) VALUES (${queue}, ${now}) ON CONFLICT DO NOTHING`,
+    resume: (queue: string) => sql`DELETE FROM steady_queue_pauses WHERE queue_name = ${queue}`,
+    /** Distinct queue names with ready jobs, optionally only those starting with `prefix`. */
+    readyQueueNames: (prefix: string | undefined) =>
+      (prefix === undefined
+        ? sql`SELECT DISTINCT queue_name FROM steady_queue_ready_executions ORDER BY queue_name`
+        : sql`SELECT DISTINCT queue_name FROM steady_queue_ready_executions
+              WHERE queue_name LIKE ${likePrefix(prefix)} ESCAPE '!' ORDER BY queue_name`).pipe(Effect.map(decodeNames)),
+    /** Queues with ready jobs, and paused queues, by name. */
+    list: Effect.gen(function*() {
+      const sizes = decodeSizes(yield* sql`SELECT queue_name, COUNT(*) AS size, MIN(created_at) AS oldest
+        FROM steady_queue_ready_executions GROUP BY queue_name`)
+      const pausedNames = new Set(yield* paused)
+      const byName = new Map<string, QueueRow>(sizes.map((r) => [r.queue_name, {
+        name: r.queue_name,
+        size: r.size,
+        oldest: r.oldest,
+        paused: pausedNames.has(r.queue_name)
+      }]))
+      for (const name of pausedNames) {
+        if (!byName.has(name)) byName.set(name, { name, size: 0, oldest: null, paused: true })
+      }
+      return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+    })
+  }
+}
