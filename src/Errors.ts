@@ -11,6 +11,16 @@ export class InvalidJobOptionsError extends Schema.TaggedError<InvalidJobOptions
   message: Schema.String
 }) {}
 
+/**
+ * `Task.make` was given a name, default queue, default priority or concurrency key the task cannot have. Thrown
+ * when the task is defined (a programming error, found when the module loads), not when a job is enqueued.
+ */
+export class InvalidTaskError extends Schema.TaggedError<InvalidTaskError>()("InvalidTaskError", {
+  taskName: Schema.String,
+  option: Schema.String,
+  message: Schema.String
+}) {}
+
 /** The payload did not encode with the task's schema at enqueue; nothing was written. */
 export class PayloadEncodeError extends Schema.TaggedError<PayloadEncodeError>()("PayloadEncodeError", {
   taskName: Schema.String,

@@ -5,6 +5,7 @@ import type { SqlError } from "@effect/sql"
 import { Clock, Context, Duration, Effect, Either, Layer, Option } from "effect"
 import {
   type InvalidJobOptionsError,
+  type InvalidQueueNameError,
   InvalidRecurringTaskError,
   JobInProgressError,
   JobNotFailedError,
@@ -15,7 +16,7 @@ import type { JobDescription } from "./CurrentJob.js"
 import type { JobError } from "./JobError.js"
 import { type EnqueuedJob, JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
-import { prepareJobs } from "./internal/prepare.js"
+import { checkQueueName, prepareJobs } from "./internal/prepare.js"
 import type { RecurringRow as RecurringTask } from "./internal/sql/recurring.js"
 import type { JobWithStateRow } from "./internal/sql/jobs.js"
 import { jobView } from "./internal/jobView.js"
@@ -94,8 +95,9 @@ export interface JobClientService {
   readonly failedJobs: (
     options?: { readonly limit?: number; readonly afterId?: number }
   ) => Effect.Effect<ReadonlyArray<JobInfo>, SqlError.SqlError>
-  readonly pause: (queue: string) => Effect.Effect<void, SqlError.SqlError>
-  readonly resume: (queue: string) => Effect.Effect<void, SqlError.SqlError>
+  /** Fails with `InvalidQueueNameError`, writing nothing, for a name no queue can have. */
+  readonly pause: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
+  readonly resume: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
   readonly pausedQueues: Effect.Effect<ReadonlyArray<string>, SqlError.SqlError>
   /** Queues with ready jobs, and paused queues, with how many jobs are ready in each. */
   readonly queues: Effect.Effect<ReadonlyArray<QueueInfo>, SqlError.SqlError>
@@ -206,8 +208,14 @@ const make = Effect.gen(function*() {
       Effect.flatMap(store.jobs.failed(options?.limit ?? 100, options?.afterId ?? 0), store.jobs.findMany).pipe(
         Effect.map((rows) => rows.flatMap((r) => Option.toArray(toJobInfo(r))).sort((a, b) => a.id - b.id))
       ),
-    pause: (queue) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.queues.pause(queue, now)).pipe(Effect.asVoid),
-    resume: (queue) => store.queues.resume(queue).pipe(Effect.zipRight(wakeup.ring), Effect.asVoid),
+    pause: (queue) =>
+      checkQueueName(queue).pipe(
+        Effect.zipRight(Clock.currentTimeMillis),
+        Effect.flatMap((now) => store.queues.pause(queue, now)),
+        Effect.asVoid
+      ),
+    resume: (queue) =>
+      checkQueueName(queue).pipe(Effect.zipRight(store.queues.resume(queue)), Effect.zipRight(wakeup.ring), Effect.asVoid),
     pausedQueues: store.queues.paused,
     queues: Effect.map(store.queues.list, (rows) => rows.map(({ name, paused, size }) => ({ name, size, paused }))),
     addRecurringTask: (task) =>

@@ -4,10 +4,12 @@
  */
 import { Context, Duration, Effect, Either, Layer, ParseResult, Schema } from "effect"
 import { CurrentJob, type JobDescription } from "./CurrentJob.js"
-import { PayloadDecodeError, PayloadEncodeError } from "./Errors.js"
+import { InvalidTaskError, PayloadDecodeError, PayloadEncodeError } from "./Errors.js"
 import { type EnqueueError, type EnqueueOptions, JobClient, type JobRequest } from "./JobClient.js"
 import type { EnqueuedJob } from "./JobEvents.js"
 import { TaskRegistry } from "./TaskRegistry.js"
+import { nameProblem, queueNameProblem } from "./internal/names.js"
+import { maxPriority, minPriority } from "./internal/prepare.js"
 
 export interface TaskOptions<A, I> {
   /** The payload schema; it must encode to something JSON can hold and must not need services. */
@@ -53,7 +55,32 @@ export const defaultQueue = "default"
 /** Steady Queue's `default_concurrency_control_period`. */
 export const defaultConcurrencyControlPeriod = Duration.minutes(3)
 
+/** Checks what a task definition fixes; a bad one throws `InvalidTaskError` where the task is defined. */
+const checkDefinition = (name: string, queue: string, priority: number, concurrency: ConcurrencyOptions<never> | undefined) => {
+  const fail = (option: string, message: string) => {
+    throw new InvalidTaskError({ taskName: String(name), option, message: `task ${JSON.stringify(name)}: ${message}` })
+  }
+  const nameIssue = nameProblem("task name", name)
+  if (nameIssue !== undefined) fail("name", nameIssue)
+  const queueIssue = queueNameProblem(queue)
+  if (queueIssue !== undefined) fail("queue", queueIssue)
+  if (!Number.isInteger(priority) || priority < minPriority || priority > maxPriority) {
+    fail("priority", `priority must be an integer from ${minPriority} to ${maxPriority}, got ${priority}`)
+  }
+  if (concurrency !== undefined) {
+    // A key computed from the payload is checked at enqueue; a fixed one (and the group) can be checked now.
+    const key = `${concurrency.group ?? name}/${typeof concurrency.key === "string" ? concurrency.key : ""}`
+    const keyIssue = nameProblem("concurrency key", key)
+    if (keyIssue !== undefined) fail("concurrency", keyIssue)
+  }
+}
+
+/**
+ * Defines a task. Throws `InvalidTaskError` if the name, the default queue or priority, or a fixed concurrency
+ * key breaks the rules enqueue applies, so that a bad definition fails when its module loads.
+ */
 export const make = <A, I>(name: string, options: TaskOptions<A, I>): Task<A, I> => {
+  checkDefinition(name, options.queue ?? defaultQueue, options.priority ?? 0, options.concurrency as ConcurrencyOptions<never> | undefined)
   const json = Schema.parseJson(options.payload)
   const encode = ParseResult.encodeEither(json)
   const decode = ParseResult.decodeUnknownEither(json)

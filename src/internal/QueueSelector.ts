@@ -4,6 +4,7 @@
  */
 import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
+import { nameProblem } from "./names.js"
 
 type Entry = { readonly _tag: "Exact"; readonly name: string } | { readonly _tag: "Prefix"; readonly prefix: string }
 
@@ -14,18 +15,25 @@ export type Selection =
 export interface ParsedQueues {
   readonly all: boolean
   readonly entries: ReadonlyArray<Entry>
-  /** Names with a `*` anywhere but at the end: ignored, as in Solid Queue. */
+  /**
+   * Names with a `*` anywhere but at the end (as in Solid Queue), and names no queue can have (names.ts):
+   * ignored. Control characters in them are shown as "?", since the list is logged.
+   */
   readonly ignored: ReadonlyArray<string>
 }
 
+/** An empty list means every queue, like an omitted one: a worker that polls nothing is never what was meant. */
 export const parse = (queues: ReadonlyArray<string>): ParsedQueues => {
+  if (queues.length === 0) return { all: true, entries: [], ignored: [] }
   const entries: Array<Entry> = []
   const ignored: Array<string> = []
   let all = false
   for (const raw of queues) {
-    const q = raw.trim()
+    const q = typeof raw === "string" ? raw.trim() : ""
     if (q === "*") all = true
-    else if (q.length === 0 || q.slice(0, -1).includes("*")) ignored.push(raw)
+    else if (q.slice(0, -1).includes("*") || nameProblem("queue name", q.endsWith("*") ? `${q.slice(0, -1)}x` : q) !== undefined) {
+      ignored.push(String(raw).replace(/[\u0000-\u001f\u007f-\u009f]/g, "?"))
+    }
     else if (q.endsWith("*")) entries.push({ _tag: "Prefix", prefix: q.slice(0, -1) })
     else entries.push({ _tag: "Exact", name: q })
   }

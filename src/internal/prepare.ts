@@ -3,25 +3,37 @@
  * bad one fails the whole enqueue with a typed error and no partial write.
  */
 import { Duration, Effect, Either, Option } from "effect"
-import { InvalidJobOptionsError, type PayloadEncodeError } from "../Errors.js"
+import { InvalidJobOptionsError, InvalidQueueNameError, type PayloadEncodeError } from "../Errors.js"
 import type { JobRequest } from "../JobClient.js"
+import { nameProblem, queueNameProblem } from "./names.js"
 import type { NewJob } from "./sql/enqueue.js"
 
 export const minPriority = -100
 export const maxPriority = 100
-const maxNameLength = 255
 
 const invalid = (request: JobRequest, option: string, message: string) =>
-  new InvalidJobOptionsError({ taskName: request.taskName, option, message })
+  new InvalidJobOptionsError({ taskName: String(request.taskName), option, message })
 
-export const validateQueueName = (queue: string): string | undefined =>
-  queue.length === 0
-    ? "queue name must not be empty"
-    : queue.length > maxNameLength
-    ? `queue name must be at most ${maxNameLength} characters`
-    : queue.includes("*")
-    ? "queue name must not contain '*' (wildcards are for worker queue lists)"
-    : undefined
+/** The queue name rule (names.ts), for everything that takes a queue name: enqueue, pause, resume. */
+export const validateQueueName = (queue: string): string | undefined => queueNameProblem(queue)
+
+/** Fails with `InvalidQueueNameError` when `queue` breaks the rule, before any statement is sent. */
+export const checkQueueName = (queue: string): Effect.Effect<void, InvalidQueueNameError> => {
+  const problem = queueNameProblem(queue)
+  return problem === undefined ? Effect.void : Effect.fail(new InvalidQueueNameError({ queue: String(queue), message: problem }))
+}
+
+// Effect's Duration clamps a negative or NaN input to zero, which would run the job at once: check the input
+// first. A Duration value has been clamped already (`Duration.millis(-5)` is `Duration.zero`).
+const durationSign = (delay: unknown): "negative" | "nan" | "ok" => {
+  if (typeof delay === "number") return Number.isNaN(delay) ? "nan" : delay < 0 ? "negative" : "ok"
+  if (typeof delay === "bigint") return delay < 0n ? "negative" : "ok"
+  if (typeof delay === "string") return /^\s*-/.test(delay) ? "negative" : "ok"
+  if (Array.isArray(delay)) {
+    return delay.some((n) => typeof n === "number" && Number.isNaN(n)) ? "nan" : delay.some((n) => n < 0) ? "negative" : "ok"
+  }
+  return "ok"
+}
 
 const scheduledAt = (request: JobRequest, now: number): Either.Either<number, InvalidJobOptionsError> => {
   const { delay, runAt } = request.options
@@ -29,12 +41,12 @@ const scheduledAt = (request: JobRequest, now: number): Either.Either<number, In
     return Either.left(invalid(request, "delay", "give either delay or runAt, not both"))
   }
   if (runAt !== undefined) {
-    const t = runAt.getTime()
-    return Number.isFinite(t) ? Either.right(t) : Either.left(invalid(request, "runAt", "runAt is not a valid date"))
+    const t = runAt instanceof Date ? runAt.getTime() : Number.NaN
+    return Number.isFinite(t) ? Either.right(t) : Either.left(invalid(request, "runAt", "runAt must be a valid Date"))
   }
   if (delay !== undefined) {
-    // Duration clamps negative numbers to zero; a negative delay is a mistake, not "now".
-    const d = typeof delay === "number" && delay < 0 ? Option.none() : Duration.decodeUnknown(delay)
+    // A negative delay is a mistake, not "now".
+    const d = durationSign(delay) === "ok" ? Duration.decodeUnknown(delay) : Option.none()
     if (Option.isNone(d) || !Duration.isFinite(d.value)) {
       return Either.left(invalid(request, "delay", "delay must be a finite, non-negative duration"))
     }
@@ -49,7 +61,9 @@ const prepare = (request: JobRequest, now: number): Either.Either<NewJob, Invali
       invalid(request, "priority", `priority must be an integer from ${minPriority} to ${maxPriority}, got ${request.priority}`)
     )
   }
-  const queueProblem = validateQueueName(request.queue)
+  const taskProblem = nameProblem("task name", request.taskName)
+  if (taskProblem !== undefined) return Either.left(invalid(request, "taskName", taskProblem))
+  const queueProblem = queueNameProblem(request.queue)
   if (queueProblem !== undefined) return Either.left(invalid(request, "queue", queueProblem))
   const concurrency = request.concurrency
   if (concurrency !== undefined) {
@@ -59,9 +73,9 @@ const prepare = (request: JobRequest, now: number): Either.Either<NewJob, Invali
     if (!(concurrency.durationMs > 0) || !Number.isFinite(concurrency.durationMs)) {
       return Either.left(invalid(request, "concurrency", "the concurrency duration must be a positive, finite duration"))
     }
-    if (concurrency.key.length > maxNameLength) {
-      return Either.left(invalid(request, "concurrency", `the concurrency key must be at most ${maxNameLength} characters`))
-    }
+    // The stored key is "group/key"; the rule applies to what is stored.
+    const keyProblem = nameProblem("concurrency key", concurrency.key)
+    if (keyProblem !== undefined) return Either.left(invalid(request, "concurrency", `${keyProblem}: ${JSON.stringify(concurrency.key.slice(0, 60))}`))
   }
   return Either.all({ at: scheduledAt(request, now), args: request.encodePayload() }).pipe(
     Either.map(({ args, at }): NewJob => ({
