@@ -24,7 +24,16 @@ import { InvalidConfigError } from "./Errors.js"
 import { JobClient } from "./JobClient.js"
 import type { Html } from "./dashboard/html.js"
 import * as Pages from "./dashboard/pages.js"
-import { type Auth, authorize, csrfCookie, csrfField, isCrossSite, makeCsrf } from "./dashboard/security.js"
+import {
+  type Auth,
+  authorize,
+  csrfCookie,
+  csrfField,
+  isCrossSite,
+  makeCsrf,
+  maxFormBytes,
+  readForm
+} from "./dashboard/security.js"
 import { stylesheet } from "./dashboard/style.js"
 import type { Flash, View } from "./dashboard/view.js"
 
@@ -86,12 +95,21 @@ const basePath = (request: HttpServerRequest.HttpServerRequest) => {
   return original.endsWith(local) ? original.slice(0, original.length - local.length) : ""
 }
 
-/** A return address must stay inside the dashboard: a path (normalised, no control characters) and its query. */
+/**
+ * A return address must stay inside the dashboard: a path (normalised, no control characters, no backslash) and
+ * its query. Normalising can make a protocol-relative `//host` out of `/.//host` or `/a/..//host`, so leading
+ * slashes are collapsed after it.
+ */
 const safeReturn = (path: string | undefined) => {
   if (path === undefined || !path.startsWith("/") || /[\x00-\x1f\x7f\\]/.test(path)) return "/"
   const url = new URL(path, "http://dashboard")
-  return url.origin === "http://dashboard" ? url.pathname + url.search : "/"
+  if (url.origin !== "http://dashboard") return "/"
+  const local = url.pathname.replace(/^\/+/, "/") + url.search
+  return /^\/[^/\\]|^\/$/.test(local) ? local : "/"
 }
+
+/** The last word on a Location: a path on this origin, never `//host` or `/\\host`, whatever the mount path was. */
+const sameOrigin = (location: string) => (/^\/(?![/\\])/.test(location) ? location : "/")
 
 const encodeFlash = (flash: Flash) => Buffer.from(JSON.stringify(flash)).toString("base64url")
 const decodeFlash = (value: string | undefined): Option.Option<Flash> => {
@@ -231,17 +249,28 @@ export const router = <R = never>(
     ) =>
       guarded((view, request) =>
         Effect.gen(function*() {
-          const form = yield* request.urlParamsBody
-          const field = Option.getOrUndefined(UrlParams.getFirst(form, csrfField))
-          if (isCrossSite(request) || !csrf.verify(request.cookies[csrfCookie], field)) {
-            return page(Pages.messagePage(view, "Form expired", "The form was not sent from this dashboard, or it has expired. Go back, reload the page and try again."), 403)
+          const refused = page(Pages.messagePage(view, "Form expired", "The form was not sent from this dashboard, or it has expired. Go back, reload the page and try again."), 403)
+          // What needs no body first: where the request comes from and the cookie's signature; then the body, bounded.
+          const cookie = request.cookies[csrfCookie]
+          if (isCrossSite(request) || !csrf.isValid(cookie)) return refused
+          const body = yield* readForm(request)
+          if (body._tag === "TooLarge") {
+            // The rest of the body is not read: close the connection rather than keep it for another request.
+            return HttpServerResponse.setHeader(
+              page(Pages.messagePage(view, "Request too large", `A form is at most ${maxFormBytes / 1024} KiB.`), 413),
+              "connection",
+              "close"
+            )
           }
+          if (body._tag === "Unreadable") return page(Pages.messagePage(view, "Bad request", "The form could not be read."), 400)
+          const form = body.params
+          if (!csrf.verify(cookie, Option.getOrUndefined(UrlParams.getFirst(form, csrfField)))) return refused
           const params = yield* HttpRouter.params
           const flash: Flash = yield* perform(form, params).pipe(
             Effect.map((message): Flash => ({ kind: "notice", message })),
             Effect.catchIf(isExpected, (e) => Effect.succeed<Flash>({ kind: "error", message: e.message }))
           )
-          const target = view.base + safeReturn(Option.getOrUndefined(UrlParams.getFirst(form, "return_to")))
+          const target = sameOrigin(view.base + safeReturn(Option.getOrUndefined(UrlParams.getFirst(form, "return_to"))))
           return HttpServerResponse.unsafeSetCookie(
             HttpServerResponse.redirect(target, { status: 303 }),
             flashCookie,

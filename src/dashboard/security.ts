@@ -2,8 +2,10 @@
  * Who may see the dashboard (HTTP basic auth, or any check the app supplies) and CSRF protection for every
  * state-changing request: a signed token in a SameSite=Strict cookie that each form must echo back.
  */
-import type { HttpServerRequest } from "@effect/platform"
-import { Effect, Redacted } from "effect"
+import { type HttpServerRequest, UrlParams } from "@effect/platform"
+import { NodeStream } from "@effect/platform-node"
+import { Effect, Redacted, Stream } from "effect"
+import { Readable } from "node:stream"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 
 export type Auth<R = never> =
@@ -77,3 +79,50 @@ export const makeCsrf = (secret: string | undefined): Csrf => {
 /** Browsers say where a request comes from; a cross-site one is refused whatever it carries. */
 export const isCrossSite = (request: HttpServerRequest.HttpServerRequest) =>
   request.headers["sec-fetch-site"] === "cross-site"
+
+/** Forms carry a few short fields; anything much larger is not from the dashboard. */
+export const maxFormBytes = 64 * 1024
+
+export type FormBody =
+  | { readonly _tag: "Form"; readonly params: UrlParams.UrlParams }
+  | { readonly _tag: "TooLarge" }
+  | { readonly _tag: "Unreadable" }
+
+const declaredLength = (request: HttpServerRequest.HttpServerRequest) => {
+  const header = request.headers["content-length"]
+  return header === undefined || !/^\d+$/.test(header.trim()) ? undefined : Number(header)
+}
+
+/**
+ * Reads a form body of at most `limit` bytes: refused from its Content-Length before any of it is read, and,
+ * without one (a chunked body), read a chunk at a time, counting bytes, and given up as soon as it passes the
+ * limit, so an oversized body is never buffered whole.
+ */
+export const readForm = (
+  request: HttpServerRequest.HttpServerRequest,
+  limit = maxFormBytes
+): Effect.Effect<FormBody> => {
+  const declared = declaredLength(request)
+  if (declared !== undefined && declared > limit) return Effect.succeed({ _tag: "TooLarge" })
+  if (declared === 0) return Effect.succeed({ _tag: "Form", params: UrlParams.empty })
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  // On Node, stop reading without destroying the request: that would close the socket before the 413 is sent.
+  const body = request.source instanceof Readable
+    ? NodeStream.fromReadable<unknown, Uint8Array>(() => request.source as Readable, (e) => e, { closeOnDone: false })
+    : request.stream
+  return body.pipe(
+    Stream.takeUntil((chunk) => {
+      size += chunk.length
+      if (size <= limit) chunks.push(chunk)
+      return size > limit
+    }),
+    Stream.runDrain,
+    Effect.map((): FormBody =>
+      size > limit
+        ? { _tag: "TooLarge" }
+        : { _tag: "Form", params: UrlParams.fromInput(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))) }
+    ),
+    Effect.catchAll(() => Effect.succeed<FormBody>({ _tag: "Unreadable" }))
+  )
+}

@@ -344,4 +344,85 @@ export const dashboardSuite = (dialect: DialectName) =>
         assert.deepStrictEqual(yield* JobClient.pausedQueues, ["mail"])
         assert.strictEqual((yield* b.get("/elsewhere")).status, 404)
       }))
+
+    it.effect("return_to cannot leave the dashboard, at the root or under a path, whatever normalisation makes of it", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const tricks = [
+          "/.//evil.example",
+          "/a/..//evil.example",
+          "/..//evil.example",
+          "/%2e%2e//evil.example",
+          "/./%2e//evil.example/x?y=1",
+          "///evil.example",
+          "/.///evil.example",
+          "/\\evil.example",
+          "/./\\evil.example",
+          "/%2F%2Fevil.example",
+          "/%5C%5Cevil.example",
+          "/jobs/..//evil.example"
+        ]
+        for (const prefix of [undefined, "/admin/queue"] as const) {
+          const b = yield* browser(prefix)
+          const base = prefix ?? ""
+          yield* b.get(`${base}/`)
+          for (const returnTo of tricks) {
+            const reply = yield* b.post(`${base}/queues/pause`, { queue: "q", return_to: returnTo })
+            assert.strictEqual(reply.status, 303, reply.body)
+            const location = reply.headers.get("location") ?? ""
+            assert.match(location, /^\/(?![/\\])/, `${base} ${returnTo} -> ${location}`)
+            const resolved = new URL(location, "https://dashboard.test/")
+            assert.strictEqual(resolved.host, "dashboard.test", `${base} ${returnTo} -> ${location}`)
+            assert.isTrue(resolved.pathname.startsWith(`${base}/`), `${base} ${returnTo} -> ${location}`)
+          }
+        }
+      }))
+
+    it.effect("a POST is checked for its origin and CSRF cookie before its body is read, and a body over 64 KiB is 413", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        yield* b.get("/")
+        const token = b.cookies.get("steady_queue_csrf")!
+        /** A 200 MB form body, made on demand; `pulled` says how much of it the server asked for. */
+        const huge = () => {
+          const chunk = new TextEncoder().encode(`_csrf=${token}&queue=big&pad=`.padEnd(16 * 1024, "x"))
+          const source = { pulled: 0 }
+          const stream = new ReadableStream<Uint8Array>({
+            pull: (controller) => {
+              source.pulled += chunk.length
+              if (source.pulled > 200 * 1024 * 1024) controller.close()
+              else controller.enqueue(chunk)
+            }
+          }, { highWaterMark: 0 })
+          return { source, init: { method: "POST", body: stream, duplex: "half" } as RequestInit }
+        }
+        const form = { "content-type": "application/x-www-form-urlencoded" }
+
+        // Chunked (no Content-Length): read a chunk at a time and given up just past the limit.
+        const chunked = huge()
+        const tooLarge = yield* b.send("/queues/pause", { ...chunked.init, headers: form })
+        assert.strictEqual(tooLarge.status, 413)
+        assert.isBelow(chunked.source.pulled, 256 * 1024)
+
+        // A declared length over the limit: refused before reading anything.
+        const declared = huge()
+        const refused = yield* b.send("/queues/pause", { ...declared.init, headers: { ...form, "content-length": String(200 * 1024 * 1024) } })
+        assert.strictEqual(refused.status, 413)
+        assert.strictEqual(declared.source.pulled, 0)
+
+        // From another site, or without a signed cookie: refused before reading anything.
+        const crossSite = huge()
+        assert.strictEqual((yield* b.send("/queues/pause", { ...crossSite.init, headers: { ...form, "sec-fetch-site": "cross-site" } })).status, 403)
+        assert.strictEqual(crossSite.source.pulled, 0)
+        const noCookie = huge()
+        assert.strictEqual((yield* b.send("/queues/pause", { ...noCookie.init, headers: { ...form, cookie: "steady_queue_csrf=abc.def" } })).status, 403)
+        assert.strictEqual(noCookie.source.pulled, 0)
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+
+        // A form just under the limit goes through.
+        const padded = yield* b.post("/queues/pause", { queue: "big", pad: "x".repeat(60 * 1024) })
+        assert.strictEqual(padded.status, 303, padded.body)
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["big"])
+      }))
   })
