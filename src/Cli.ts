@@ -6,6 +6,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { ValidationError } from "@effect/cli"
+import { SqlError } from "@effect/sql"
 import { Console, Effect, Layer } from "effect"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
@@ -21,9 +22,15 @@ import {
 } from "./Errors.js"
 import * as Migrations from "./Migrations.js"
 import * as QueueConfig from "./QueueConfig.js"
-import * as SteadyQueue from "./SteadyQueue.js"
 import * as Supervisor from "./Supervisor.js"
-import { databaseUrl, resolveUrl, withServices } from "./internal/CliDatabase.js"
+import {
+  DatabaseUnavailableError,
+  databaseUrl,
+  describeSqlError,
+  resolveUrl,
+  servicesLayer,
+  withServices
+} from "./internal/CliDatabase.js"
 import type { RecurringRegistry } from "./Recurring.js"
 import type { TaskRegistry } from "./TaskRegistry.js"
 
@@ -57,7 +64,7 @@ const loadModule = (file: string) =>
 
 const migrate = Command.make("migrate", { databaseUrl }, ({ databaseUrl }) =>
   Effect.gen(function*() {
-    const applied = yield* withServices(databaseUrl, Migrations.run)
+    const applied = yield* withServices(databaseUrl, Migrations.run, { migrating: true })
     yield* Effect.logInfo(
       applied.length === 0 ? "steady-queue: schema up to date" : `steady-queue: applied ${applied.map(([, name]) => name).join(", ")}`
     )
@@ -77,7 +84,7 @@ const start = Command.make("start", {
     return yield* Layer.launch(
       Layer.scopedDiscard(Supervisor.start(queueConfig, module.hooks)).pipe(
         Layer.provide(module.handlers),
-        Layer.provide(SteadyQueue.fromUrl(url))
+        Layer.provide(servicesLayer(url, { maxConnections: 10 }))
       )
     )
   })).pipe(Command.withDescription("Run the supervisor with the workers and dispatchers configured"))
@@ -93,23 +100,30 @@ type UsersToFix =
   | JobNotFailedError
   | JobInProgressError
   | InvalidQueueNameError
+  | DatabaseUnavailableError
 
 const isUsersToFix = (e: unknown): e is UsersToFix =>
   e instanceof InvalidConfigError || e instanceof SupervisorAlreadyRunningError || e instanceof JobNotFoundError ||
-  e instanceof JobNotFailedError || e instanceof JobInProgressError || e instanceof InvalidQueueNameError
+  e instanceof JobNotFailedError || e instanceof JobInProgressError || e instanceof InvalidQueueNameError ||
+  e instanceof DatabaseUnavailableError
 
 /** Failures whose explanation is on the terminal already: the command's own report, or @effect/cli's usage help. */
 const isReported = (e: unknown): e is CliOps.CommandFailedError | ValidationError.ValidationError =>
   e instanceof CliOps.CommandFailedError || ValidationError.isValidationError(e)
 
 /**
- * The command line on `argv`, as `npx steady-queue` runs it; succeeds with the exit code. Configuration problems
- * and refused operations are the user's to fix: one line on stderr and exit code 1, not a stack trace.
+ * The command line on `argv`, as `npx steady-queue` runs it; succeeds with the exit code. Configuration problems,
+ * a database that cannot be used and refused operations are the user's to fix: one line on stderr and exit code
+ * 1, not a stack trace. So is a statement that fails on the way (the database went away, say).
  */
 export const main = (argv: ReadonlyArray<string>) =>
   run(argv).pipe(
     Effect.as(0),
     Effect.catchIf(isUsersToFix, (e) => Effect.as(Console.error(`steady-queue: ${e.message}`), 1)),
+    Effect.catchIf(
+      (e): e is SqlError.SqlError => e instanceof SqlError.SqlError,
+      (e) => Effect.as(Console.error(`steady-queue: database error: ${describeSqlError(e)}`), 1)
+    ),
     Effect.catchIf(isReported, () => Effect.succeed(1))
   )
 

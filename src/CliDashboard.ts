@@ -6,8 +6,7 @@ import { Command, Options } from "@effect/cli"
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import { InvalidConfigError } from "./Errors.js"
-import * as SteadyQueue from "./SteadyQueue.js"
-import { databaseUrl, resolveUrl } from "./internal/CliDatabase.js"
+import { databaseUrl, resolveUrl, servicesLayer } from "./internal/CliDatabase.js"
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)
 
@@ -57,6 +56,6 @@ export const dashboard = Command.make("dashboard", options, (o) =>
           onSome: (p) => Dashboard.basicAuth({ username: o.username, password: p })
         }),
         ...Option.match(csrfSecret, { onNone: () => ({}), onSome: (secret) => ({ csrfSecret: secret }) })
-      }).pipe(Layer.provide(SteadyQueue.fromUrl(url)))
+      }).pipe(Layer.provide(servicesLayer(url, { maxConnections: 10 })))
     )
   })).pipe(Command.withDescription("Serve the operator dashboard over HTTP"))

@@ -4,7 +4,7 @@
  * exit code is 1 whenever something asked for was not done.
  */
 import { Args, Command, Options } from "@effect/cli"
-import type { SqlError } from "@effect/sql"
+import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Console, Effect, Option, Schema } from "effect"
 import { Admin, type ListedJob, type ProcessInfo, type QueueOverview, type StateCount } from "./Admin.js"
 import { duration, relative } from "./dashboard/format.js"
@@ -82,6 +82,9 @@ const checkSelection = (ids: ReadonlyArray<number>, all: boolean, filtered: bool
 
 // jobs list --------------------------------------------------------------------------------------------------
 
+/** What `Admin.jobs` serves in one page. */
+const maxLimit = 1000
+
 const listStates: ReadonlyArray<JobState> = ["failed", "ready", "scheduled", "claimed", "blocked", "finished"]
 
 /** The column that matters most for each state, after the common ones. */
@@ -120,28 +123,34 @@ const list = Command.make("list", {
   state: stateOption(listStates).pipe(Options.withDefault("failed" as const)),
   queue: queueFilter,
   task: taskFilter,
-  limit: Options.integer("limit").pipe(Options.withDescription("Jobs per page, at most 1000"), Options.withDefault(25)),
+  limit: Options.integer("limit").pipe(Options.withDescription("Jobs per page, 1 to 1000"), Options.withDefault(25)),
   before: Options.integer("before").pipe(Options.withDescription("Jobs older than this id (the next page)"), Options.optional),
   json
 }, (o) =>
-  withServices(
-    o.databaseUrl,
-    Effect.gen(function*() {
-      const admin = yield* Admin
-      const page = yield* admin.jobs({
-        state: o.state,
-        queue: Option.getOrUndefined(o.queue),
-        task: Option.getOrUndefined(o.task),
-        before: Option.getOrUndefined(o.before),
-        limit: o.limit
+  Effect.zipRight(
+    // Checked before connecting; clamping would print another page size than the one asked for.
+    Number.isInteger(o.limit) && o.limit >= 1 && o.limit <= maxLimit
+      ? Effect.void
+      : fail(`--limit must be from 1 to ${maxLimit}, not ${o.limit}`),
+    withServices(
+      o.databaseUrl,
+      Effect.gen(function*() {
+        const admin = yield* Admin
+        const page = yield* admin.jobs({
+          state: o.state,
+          queue: Option.getOrUndefined(o.queue),
+          task: Option.getOrUndefined(o.task),
+          before: Option.getOrUndefined(o.before),
+          limit: o.limit
+        })
+        if (o.json) {
+          return yield* printJson({ jobs: page.jobs.map((job) => ({ ...job, state: stateName(job.state) })), next: page.next })
+        }
+        if (page.jobs.length === 0) return yield* Console.log(`no ${stateName(o.state)} jobs`)
+        yield* Console.log(jobsTable(o.state, page.jobs, yield* Clock.currentTimeMillis))
+        if (Option.isSome(page.next)) yield* Console.log(`next page: --before ${page.next.value}`)
       })
-      if (o.json) {
-        return yield* printJson({ jobs: page.jobs.map((job) => ({ ...job, state: stateName(job.state) })), next: page.next })
-      }
-      if (page.jobs.length === 0) return yield* Console.log(`no ${stateName(o.state)} jobs`)
-      yield* Console.log(jobsTable(o.state, page.jobs, yield* Clock.currentTimeMillis))
-      if (Option.isSome(page.next)) yield* Console.log(`next page: --before ${page.next.value}`)
-    })
+    )
   )).pipe(Command.withDescription("List jobs in a state (default failed), newest first, a page at a time"))
 
 // jobs retry / jobs discard ----------------------------------------------------------------------------------
@@ -251,16 +260,35 @@ const queuesList = Command.make("list", { databaseUrl, json }, (o) =>
 
 const queueArg = Args.text({ name: "queue" }).pipe(Args.withDescription("Queue name"))
 
+/** A name as the terminal may show it: control characters as "?" (a name is refused for them, but is echoed). */
+const shown = (name: string) => name.replace(/[\x00-\x1f\x7f-\x9f]/g, "?")
+
+/** Whether any job (not yet cleared by retention) was ever enqueued on `queue`. */
+const hasJobs = (queue: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 AS x FROM steady_queue_jobs WHERE queue_name = ${queue} LIMIT 1`).pipe(
+    Effect.map((rows) => rows.length > 0)
+  )
+
 const pauseOrResume = (action: "pause" | "resume") =>
   Command.make(action, { databaseUrl, queue: queueArg }, (o) =>
     withServices(
       o.databaseUrl,
       Effect.gen(function*() {
         const admin = yield* Admin
+        const name = shown(o.queue)
+        const wasPaused = (yield* (yield* JobClient).pausedQueues).includes(o.queue)
         yield* (action === "pause" ? admin.pause(o.queue) : admin.resume(o.queue)).pipe(
-          Effect.catchTag("InvalidQueueNameError", (e) => fail(`cannot ${action} "${o.queue}": ${e.message}`))
+          Effect.catchTag("InvalidQueueNameError", (e) => fail(`cannot ${action} "${name}": ${e.message}`))
         )
-        yield* Console.log(`${action === "pause" ? "paused" : "resumed"} queue ${o.queue}`)
+        if (action === "pause") {
+          yield* Console.log(wasPaused ? `queue ${name} was already paused` : `paused queue ${name}`)
+          // Pausing ahead of the first job is allowed, but it is more often a typo.
+          if (!(yield* hasJobs(o.queue))) {
+            yield* Console.error(`steady-queue: warning: queue ${name} has no jobs; check the name (workers will skip it once jobs arrive)`)
+          }
+        } else {
+          yield* Console.log(wasPaused ? `resumed queue ${name}` : `queue ${name} was not paused`)
+        }
       })
     )).pipe(
       Command.withDescription(

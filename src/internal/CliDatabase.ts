@@ -1,10 +1,16 @@
 /**
  * The `--database-url` option every command takes, and how a command gets steady-queue's services from it.
  * Kept apart from Cli.ts so that the command modules can share it without importing each other.
+ *
+ * A command that cannot use the database says why in one line and exits 1, within `connectTimeout`: the
+ * server does not answer or refuses the login, the SQLite file does not exist (only `migrate` creates it), or
+ * the tables are missing (run `steady-queue migrate`).
  */
 import { Options } from "@effect/cli"
-import type { SqlClient } from "@effect/sql"
-import { Config, Effect, Option } from "effect"
+import { SqlClient, SqlError } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import * as fs from "node:fs"
 import { InvalidConfigError } from "../Errors.js"
 import * as SteadyQueue from "../SteadyQueue.js"
 
@@ -12,6 +18,14 @@ export const databaseUrl = Options.text("database-url").pipe(
   Options.withDescription("postgres://..., mysql://... or sqlite:path (default: $STEADY_QUEUE_DATABASE_URL)"),
   Options.optional
 )
+
+/** How long a command waits for the database server before giving up. */
+export const connectTimeout = Duration.seconds(5)
+
+/** The database cannot be used as the command needs it; the message says why, in one line. */
+export class DatabaseUnavailableError extends Schema.TaggedError<DatabaseUnavailableError>()("DatabaseUnavailableError", {
+  message: Schema.String
+}) {}
 
 export const resolveUrl = (flag: Option.Option<string>) =>
   Option.match(flag, {
@@ -24,8 +38,97 @@ export const resolveUrl = (flag: Option.Option<string>) =>
       )
   })
 
+/** The URL without its password, for messages. */
+export const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")
+
+const sqlitePath = (url: string) => url.slice("sqlite:".length).replace(/^\/\//, "")
+
+/** One line from a driver's error: Node's connection errors are often an AggregateError with an empty message. */
+export const causeMessage = (cause: unknown): string => {
+  if (cause instanceof AggregateError && cause.errors.length > 0) {
+    return [...new Set(cause.errors.map(causeMessage))].join("; ")
+  }
+  const text = cause instanceof Error
+    ? cause.message || (cause as { readonly code?: string }).code || cause.name
+    : String(cause)
+  return text.replace(/\s+/g, " ").trim()
+}
+
+/** A SqlError as one line: its own message and the driver's. */
+export const describeSqlError = (e: SqlError.SqlError) => {
+  const cause = causeMessage(e.cause)
+  return cause === "" || e.message.includes(cause) ? e.message : `${e.message}: ${cause}`
+}
+
+const withMysqlTimeout = (url: string) => {
+  const parsed = new URL(url.replace(/^mariadb:/, "mysql:"))
+  if (!parsed.searchParams.has("connectTimeout")) parsed.searchParams.set("connectTimeout", String(Duration.toMillis(connectTimeout)))
+  return parsed.toString()
+}
+
+/** The driver's layer with a short connection timeout and a small pool (a command runs a few statements). */
+const clientLayer = (url: string, maxConnections: number) =>
+  /^postgres(ql)?:\/\//.test(url)
+    ? SteadyQueue.layer().pipe(
+      Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), connectTimeout, maxConnections }))
+    )
+    : /^(mysql|mariadb):\/\//.test(url)
+    ? SteadyQueue.mysql({ url: withMysqlTimeout(url), maxConnections })
+    : SteadyQueue.fromUrl(url, { maxConnections })
+
+export interface ServicesOptions {
+  /** `migrate`: create a missing SQLite file, and do not ask for the tables. */
+  readonly migrating?: boolean
+  readonly maxConnections?: number
+}
+
+/**
+ * steady-queue's services on `url`, for a command: fails with `DatabaseUnavailableError` (one line) when the
+ * server cannot be reached in `connectTimeout` or refuses the login, when a SQLite file is missing (it is not
+ * created, except by `migrate`), or when the tables are missing.
+ */
+export const servicesLayer = (
+  url: string,
+  options: ServicesOptions = {}
+): Layer.Layer<SteadyQueue.Services | SqlClient.SqlClient, DatabaseUnavailableError | InvalidConfigError> =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    if (url.startsWith("sqlite:") && !options.migrating) {
+      const file = sqlitePath(url)
+      if (file !== ":memory:" && !fs.existsSync(file)) {
+        return yield* new DatabaseUnavailableError({
+          message: `no SQLite database at ${file} (steady-queue migrate creates it)`
+        })
+      }
+    }
+    const unavailable = (e: unknown) =>
+      e instanceof InvalidConfigError
+        ? e
+        : new DatabaseUnavailableError({
+          message: `cannot use the database at ${redact(url)}: ${e instanceof SqlError.SqlError ? describeSqlError(e) : causeMessage(e)}`
+        })
+    const context = yield* Layer.build(clientLayer(url, options.maxConnections ?? 2)).pipe(
+      Effect.timeoutFail({
+        duration: Duration.sum(connectTimeout, Duration.seconds(1)),
+        onTimeout: () => new SqlError.SqlError({ cause: new Error(`no answer within ${Duration.format(connectTimeout)}`) })
+      }),
+      Effect.mapError(unavailable)
+    )
+    if (!options.migrating) {
+      const sql = Context.get(context, SqlClient.SqlClient)
+      yield* sql`SELECT 1 FROM steady_queue_jobs WHERE 1 = 0`.pipe(
+        Effect.mapError((e) =>
+          new DatabaseUnavailableError({
+            message: `the database at ${redact(url)} has no steady-queue tables; run steady-queue migrate first (${describeSqlError(e)})`
+          })
+        )
+      )
+    }
+    return Layer.succeedContext(context)
+  }))
+
 /** Runs `effect` with the services on the database the flag (or the environment) names. */
 export const withServices = <A, E>(
   flag: Option.Option<string>,
-  effect: Effect.Effect<A, E, SteadyQueue.Services | SqlClient.SqlClient>
-) => Effect.flatMap(resolveUrl(flag), (url) => Effect.provide(effect, SteadyQueue.fromUrl(url)))
+  effect: Effect.Effect<A, E, SteadyQueue.Services | SqlClient.SqlClient>,
+  options?: ServicesOptions
+) => Effect.flatMap(resolveUrl(flag), (url) => Effect.provide(effect, servicesLayer(url, options)))

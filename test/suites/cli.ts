@@ -19,6 +19,19 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
 const exitOf = (args: ReadonlyArray<string>, env?: Record<string, string>) =>
   Effect.promise(() => waitForExit(cli(args, env), 30_000))
 
+/** Runs bin/steady-queue.js in its own process and keeps stdout and stderr apart. */
+const streamsOf = (args: ReadonlyArray<string>) =>
+  Effect.promise(() => {
+    const child = cli(args)
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += String(d)))
+    child.stderr.on("data", (d) => (stderr += String(d)))
+    return waitForExit(child, 30_000).then(({ code }) => ({ code, stdout, stderr }))
+  })
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "steady-queue-cli-"))
+
 /**
  * Runs the CLI on the suite's database in this process (as `bin/steady-queue.js` would, less the process start),
  * with stdout apart from stderr so that --json output parses.
@@ -231,5 +244,86 @@ export const cliSuite = (dialect: DialectName) =>
         const empty = yield* runCli(["dashboard", "--host", "0.0.0.0", "--password", ""])
         assert.strictEqual(empty.code, 1) // an empty password is no password
         assert.include(empty.stderr, "without a password")
+      }).pipe(TestServices.provideLive), 60_000)
+
+    it.effect("a database that cannot be used is one line on stderr and exit 1, without a stack and within the timeout", () =>
+      Effect.gen(function*() {
+        /** Runs `args` against `url` in process; checks the one line on stderr, nothing on stdout, and the time. */
+        const refused = (url: string, args: ReadonlyArray<string>, expected: RegExp) =>
+          Effect.gen(function*() {
+            const started = Date.now()
+            const r = yield* runCli([...args, "--database-url", url])
+            assert.strictEqual(r.code, 1, r.stdout + r.stderr)
+            assert.strictEqual(r.stdout, "")
+            assert.strictEqual(r.stderr.trimEnd().split("\n").length, 1, r.stderr)
+            assert.match(r.stderr, /^steady-queue: /)
+            assert.match(r.stderr, expected)
+            assert.isBelow(Date.now() - started, 6_000) // the 5 s connection timeout, and refusals are immediate
+            return r.stderr
+          })
+        if (dialect === "pg") {
+          const closed = yield* Effect.promise(freePort)
+          yield* refused(`postgres://postgres@127.0.0.1:${closed}/test`, ["jobs", "list"], /cannot use the database at postgres:\/\/postgres@127\.0\.0\.1:\d+\/test: .*ECONNREFUSED/)
+          yield* refused(`postgres://postgres@127.0.0.1:${closed}/test`, ["migrate"], /ECONNREFUSED/)
+        }
+        if (dialect === "mysql") {
+          const line = yield* refused("mysql://steady_queue_nobody:wrong-pw@127.0.0.1:3306/test", ["queues", "list"], /Access denied for user 'steady_queue_nobody'/)
+          assert.include(line, "mysql://steady_queue_nobody:***@127.0.0.1:3306/test")
+          assert.notInclude(line, "wrong-pw")
+        }
+        if (dialect !== "sqlite") return
+        const dir = tempDir()
+        const missing = path.join(dir, "missing.db")
+        for (const args of [["jobs", "list"], ["queues", "list"], ["queues", "pause", "q"], ["jobs", "retry", "1"], ["status"]]) {
+          yield* refused(`sqlite:${missing}`, args, /no SQLite database at .*missing\.db \(steady-queue migrate creates it\)/)
+        }
+        assert.isFalse(fs.existsSync(missing)) // a read-only command does not create it
+        const empty = path.join(dir, "empty.db")
+        fs.writeFileSync(empty, "")
+        yield* refused(`sqlite:${empty}`, ["jobs", "list"], /has no steady-queue tables; run steady-queue migrate first/)
+        // As a user runs it: stdout empty, one line on stderr, exit code 1.
+        const spawned = yield* streamsOf(["queues", "list", "--database-url", `sqlite:${missing}`])
+        assert.deepStrictEqual(spawned, {
+          code: 1,
+          stdout: "",
+          stderr: `steady-queue: no SQLite database at ${missing} (steady-queue migrate creates it)\n`
+        })
+        assert.isFalse(fs.existsSync(missing))
+        // migrate creates it; then the commands work.
+        assert.strictEqual((yield* runCli(["migrate", "--database-url", `sqlite:${missing}`])).code, 0)
+        const listed = yield* runCli(["queues", "list", "--database-url", `sqlite:${missing}`])
+        assert.deepStrictEqual([listed.code, listed.stdout], [0, "no queues\n"])
+      }).pipe(TestServices.provideLive), 60_000)
+
+    it.effect("jobs list refuses a --limit outside 1..1000; queues pause and resume mask control characters and say what they did", () =>
+      Effect.gen(function*() {
+        yield* reset
+        for (const limit of ["0", "-1", "5000", "1.5"]) {
+          const r = yield* runCli(["jobs", "list", `--limit=${limit}`])
+          assert.strictEqual(r.code, 1, `${limit}: ${r.stdout}`)
+          assert.strictEqual(r.stdout, "")
+          if (limit !== "1.5") assert.include(r.stderr, `--limit must be from 1 to 1000, not ${limit}`)
+        }
+        assert.strictEqual((yield* runCli(["jobs", "list", "--limit", "1000"])).code, 0)
+
+        const escape = "a\u001b[2Jb\u009b"
+        const bad = yield* runCli(["queues", "pause", escape])
+        assert.strictEqual(bad.code, 1)
+        assert.notMatch(bad.stdout + bad.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/) // nothing raw but newlines
+        assert.include(bad.stderr, "cannot pause \"a?[2Jb?\": queue name must not contain control characters")
+        assert.strictEqual(yield* count("steady_queue_pauses"), 0)
+
+        // A queue no job was ever enqueued on: paused, with a warning that the name may be wrong.
+        const unknown = yield* runCli(["queues", "pause", "nosuchqueue"])
+        assert.strictEqual(unknown.code, 0, unknown.stderr)
+        assert.strictEqual(unknown.stdout, "paused queue nosuchqueue\n")
+        assert.include(unknown.stderr, "warning: queue nosuchqueue has no jobs; check the name")
+        assert.strictEqual((yield* runCli(["queues", "pause", "nosuchqueue"])).stdout, "queue nosuchqueue was already paused\n")
+        yield* Probe.enqueue({ label: "x" }, { queue: "known" })
+        const known = yield* runCli(["queues", "pause", "known"])
+        assert.deepStrictEqual([known.code, known.stdout, known.stderr], [0, "paused queue known\n", ""])
+        assert.strictEqual((yield* runCli(["queues", "resume", "nosuchqueue"])).stdout, "resumed queue nosuchqueue\n")
+        assert.strictEqual((yield* runCli(["queues", "resume", "nosuchqueue"])).stdout, "queue nosuchqueue was not paused\n")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["known"])
       }).pipe(TestServices.provideLive), 60_000)
   })
