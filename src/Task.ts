@@ -56,7 +56,7 @@ export const defaultQueue = "default"
 export const defaultConcurrencyControlPeriod = Duration.minutes(3)
 
 /** Checks what a task definition fixes; a bad one throws `InvalidTaskError` where the task is defined. */
-const checkDefinition = (name: string, queue: string, priority: number, concurrency: ConcurrencyOptions<never> | undefined) => {
+const checkDefinition = <A>(name: string, queue: string, priority: number, concurrency: ConcurrencyOptions<A> | undefined) => {
   const fail = (option: string, message: string) => {
     throw new InvalidTaskError({ taskName: String(name), option, message: `task ${JSON.stringify(name)}: ${message}` })
   }
@@ -80,7 +80,7 @@ const checkDefinition = (name: string, queue: string, priority: number, concurre
  * key breaks the rules enqueue applies, so that a bad definition fails when its module loads.
  */
 export const make = <A, I>(name: string, options: TaskOptions<A, I>): Task<A, I> => {
-  checkDefinition(name, options.queue ?? defaultQueue, options.priority ?? 0, options.concurrency as ConcurrencyOptions<never> | undefined)
+  checkDefinition(name, options.queue ?? defaultQueue, options.priority ?? 0, options.concurrency)
   const json = Schema.parseJson(options.payload)
   const encode = ParseResult.encodeEither(json)
   const decode = ParseResult.decodeUnknownEither(json)

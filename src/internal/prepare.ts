@@ -25,14 +25,12 @@ export const checkQueueName = (queue: string): Effect.Effect<void, InvalidQueueN
 
 // Effect's Duration clamps a negative or NaN input to zero, which would run the job at once: check the input
 // first. A Duration value has been clamped already (`Duration.millis(-5)` is `Duration.zero`).
-const durationSign = (delay: unknown): "negative" | "nan" | "ok" => {
-  if (typeof delay === "number") return Number.isNaN(delay) ? "nan" : delay < 0 ? "negative" : "ok"
-  if (typeof delay === "bigint") return delay < 0n ? "negative" : "ok"
-  if (typeof delay === "string") return /^\s*-/.test(delay) ? "negative" : "ok"
-  if (Array.isArray(delay)) {
-    return delay.some((n) => typeof n === "number" && Number.isNaN(n)) ? "nan" : delay.some((n) => n < 0) ? "negative" : "ok"
-  }
-  return "ok"
+const isNegativeOrNaN = (delay: unknown): boolean => {
+  if (typeof delay === "number") return Number.isNaN(delay) || delay < 0
+  if (typeof delay === "bigint") return delay < 0n
+  if (typeof delay === "string") return /^\s*-/.test(delay)
+  if (Array.isArray(delay)) return delay.some(isNegativeOrNaN)
+  return false
 }
 
 const scheduledAt = (request: JobRequest, now: number): Either.Either<number, InvalidJobOptionsError> => {
@@ -46,7 +44,7 @@ const scheduledAt = (request: JobRequest, now: number): Either.Either<number, In
   }
   if (delay !== undefined) {
     // A negative delay is a mistake, not "now".
-    const d = durationSign(delay) === "ok" ? Duration.decodeUnknown(delay) : Option.none()
+    const d = isNegativeOrNaN(delay) ? Option.none() : Duration.decodeUnknown(delay)
     if (Option.isNone(d) || !Duration.isFinite(d.value)) {
       return Either.left(invalid(request, "delay", "delay must be a finite, non-negative duration"))
     }
