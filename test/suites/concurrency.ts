@@ -282,7 +282,6 @@ export const concurrencySuite = (dialect: DialectName) =>
           yield* sample
         }
         assert.deepStrictEqual([...problems], [])
-        yield* Effect.logInfo(`semaphore writes: ${writes} for ${jobs} jobs`)
         assert.isAtMost(writes, 2 * jobs, `semaphore writes: ${writes} for ${jobs} jobs`)
         assert.strictEqual(yield* count("steady_queue_blocked_executions"), 0)
       }), 90_000)
