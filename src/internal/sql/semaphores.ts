@@ -229,6 +229,12 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       return released
     })
 
+  /**
+   * Locks the semaphores of `slots` in key order, for a transaction that will signal them after deleting rows
+   * (blocked executions) that a signalling transaction locks after the semaphore.
+   */
+  const lockFor = (slots: ReadonlyArray<Slot>) => Effect.forEach(byKeyInOrder(slots), ([k]) => lock(k), { discard: true })
+
   /** Keys with blocked jobs and a free slot: a value above zero, an expired semaphore or none. */
   const freeKeys = (now: number, n: number) =>
     sql<{ readonly concurrency_key: string }>`
@@ -306,5 +312,5 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
         Effect.map((rows) => decodeJobs(rows).map((r) => ({ key: r.concurrency_key!, limit: r.concurrency_limit ?? 1 })))
       )
 
-  return { dispatch, signal, releaseFree, maintain, readyAgain, limitsOf } as const
+  return { dispatch, signal, lockFor, releaseFree, maintain, readyAgain, limitsOf } as const
 }
