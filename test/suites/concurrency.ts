@@ -286,6 +286,24 @@ export const concurrencySuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_blocked_executions"), 0)
       }), 90_000)
 
+    it.effect("an expired semaphore's slots go to the jobs already blocked on it before a new job of the key", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const store = yield* Store
+        const jobs = yield* Effect.forEach([0, 1, 2], (n) => Two.enqueue({ key: "x", n }))
+        // A process that vanished holds both slots, for longer than `duration` (3 minutes).
+        const now = yield* Clock.currentTimeMillis
+        const ghost = yield* store.processes.register(
+          { kind: "Worker", name: "vanished", pid: 999_999, hostname: "gone", supervisorId: null, metadata: "{}" },
+          now
+        )
+        assert.strictEqual((yield* store.claim(undefined, 2, ghost, now)).length, 2)
+        yield* TestClock.adjust("4 minutes")
+        const late = yield* Two.enqueue({ key: "x", n: 3 })
+        assert.deepStrictEqual([yield* stateOf(jobs[2].id), yield* stateOf(late.id)], ["ready", "ready"])
+        assert.deepStrictEqual((yield* slotProblems(2)).filter((p) => p.includes("free while")), [])
+      }).pipe(Effect.orDie))
+
     it.effect("a failure of a job that already has a failed-execution row replaces the row: the claim ends with the new error", () =>
       Effect.gen(function*() {
         yield* reset

@@ -109,6 +109,10 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
         if (yield* create(k, limit, first, durationMs, now)) return first
         row = yield* lock(k)
       }
+      if (row !== undefined && row.expires_at < now) {
+        // An expired semaphore's slots go to the jobs already waiting on it first.
+        if ((yield* settleLocked(k, row, 0, limit, now)) > 0) row = yield* lock(k)
+      }
       if (row === undefined) return 0
       const free = freeOf(row, limit, now)
       const got = Math.min(free, want)
