@@ -286,6 +286,32 @@ export const concurrencySuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_blocked_executions"), 0)
       }), 90_000)
 
+    it.scoped("pruning and the dispatcher's maintenance release blocked jobs of keys with a free slot or no semaphore", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const sql = yield* SqlClient.SqlClient
+        // What a process killed between giving a slot back and releasing the next job left behind.
+        const leftBehind = (key: string, semaphore: "free" | "gone") =>
+          Effect.gen(function*() {
+            const [done, waiting] = yield* Effect.forEach([0, 1], (n) => One.enqueue({ key, n }))
+            yield* sql`DELETE FROM steady_queue_ready_executions WHERE job_id = ${done.id}`
+            yield* sql`UPDATE steady_queue_jobs SET finished_at = 1 WHERE id = ${done.id}`
+            yield* semaphore === "free"
+              ? sql`UPDATE steady_queue_semaphores SET value = 1 WHERE ${sql("key")} = ${`LimitedToOne/${key}`}`
+              : sql`DELETE FROM steady_queue_semaphores WHERE ${sql("key")} = ${`LimitedToOne/${key}`}`
+            assert.strictEqual(yield* stateOf(waiting.id), "blocked")
+            return waiting
+          })
+        const pruned = [yield* leftBehind("p1", "free"), yield* leftBehind("p2", "gone")]
+        yield* pruneDeadProcesses("1 minute", -1)
+        for (const job of pruned) assert.strictEqual(yield* stateOf(job.id), "ready")
+        const maintained = [yield* leftBehind("m1", "free"), yield* leftBehind("m2", "gone")]
+        // Maintenance runs when the dispatcher starts, then every interval.
+        yield* Dispatcher.start({ pollingInterval: "1 hour", concurrencyMaintenanceInterval: "1 hour" })
+        yield* eventually(Effect.map(Effect.forEach(maintained, (job) => stateOf(job.id)), (states) => states.every((s) => s === "ready")))
+        assert.deepStrictEqual(yield* slotProblems(1), [])
+      }).pipe(Effect.orDie))
+
     it.effect("an expired semaphore's slots go to the jobs already blocked on it before a new job of the key", () =>
       Effect.gen(function*() {
         yield* reset
