@@ -1,6 +1,7 @@
 /**
  * A dispatcher: moves due scheduled jobs to ready, `batchSize` at a time, going again at once while batches
- * come back full and sleeping `pollingInterval` otherwise.
+ * come back full and sleeping `pollingInterval` otherwise. Its concurrency maintenance, at start and every
+ * `concurrencyMaintenanceInterval`, releases blocked jobs whose key has a free slot and drops expired semaphores.
  */
 import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
 import { defaults, type DispatcherConfig } from "./QueueConfig.js"
@@ -52,11 +53,11 @@ export const start = (options: DispatcherOptions = {}): Effect.Effect<number, ne
     )
     if (options.concurrencyMaintenance ?? defaults.concurrencyMaintenance) {
       const interval = options.concurrencyMaintenanceInterval ?? defaults.concurrencyMaintenanceInterval
+      // At start too: a dispatcher that comes back after a crash releases at once what has a free slot.
       yield* Effect.flatMap(Clock.currentTimeMillis, (now) => store.semaphores.maintain(now, batchSize)).pipe(
         Effect.tap((released) => (released > 0 ? wakeup.ring : Effect.void)),
         Effect.catchAll((e) => Effect.logWarning("steady-queue: concurrency maintenance failed", e)),
         Effect.repeat(Schedule.spaced(interval)),
-        Effect.delay(interval),
         Effect.forkScoped
       )
     }

@@ -10,7 +10,6 @@ import { JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults, type WorkerConfig } from "./QueueConfig.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 import * as Finisher from "./internal/Finisher.js"
-import { signalSemaphores } from "./internal/Semaphore.js"
 import { randomName, register, writeRetry } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
 import { awaitQuit } from "./internal/Signals.js"
@@ -89,11 +88,10 @@ export const start = (
     const fail = (job: JobDescription, error: JobError) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const recorded = yield* store.claimed.fail(job.id, processId, JobError.encodeJson(error), now).pipe(
+        const recorded = yield* store.claimed.fail(job, processId, JobError.encodeJson(error), now).pipe(
           Effect.retry(writeRetry)
         )
         if (recorded) {
-          yield* signalSemaphores(store, [job])
           yield* events.publish(JobEvent.Finished({ job, processId, outcome: "failed", error }))
         }
         else yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its failure was not recorded`)

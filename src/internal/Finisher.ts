@@ -7,7 +7,6 @@ import { Clock, Duration, Effect, Queue, Schedule, type Scope } from "effect"
 import type { JobDescription } from "../CurrentJob.js"
 import { JobEvent, JobEvents } from "../JobEvents.js"
 import { writeRetry } from "./ProcessRow.js"
-import { signalSemaphores } from "./Semaphore.js"
 import { Store } from "./Store.js"
 
 /** Successful jobs finished per statement. */
@@ -36,10 +35,9 @@ export const start = (options: {
         const finished = new Set(
           yield* Effect.flatMap(
             Clock.currentTimeMillis,
-            (now) => store.claimed.finish(jobs.map((j) => j.id), processId, now, options.preserveFinishedJobs)
+            (now) => store.claimed.finish(jobs, processId, now, options.preserveFinishedJobs)
           ).pipe(Effect.retry(retry))
         )
-        yield* signalSemaphores(store, jobs.filter((job) => finished.has(job.id)))
         yield* events.publishAll(
           jobs.filter((job) => finished.has(job.id)).map((job) =>
             JobEvent.Finished({ job, processId, outcome: "succeeded", error: undefined })

@@ -6,24 +6,25 @@
 import { Clock, Duration, Effect } from "effect"
 import { ProcessExitError, ProcessMissingError, ProcessPrunedError } from "../Errors.js"
 import { JobError } from "../JobError.js"
-import { signalSemaphores } from "./Semaphore.js"
 import { Store } from "./Store.js"
+
+/** Keys whose blocked jobs one pruning run releases, at most. */
+const releaseBatch = 500
 
 const stored = (error: ProcessPrunedError | ProcessMissingError | ProcessExitError) =>
   JobError.encodeJson(JobError.fromUnknown(error))
 
-/** Fails a process's claims with `error` and deletes its row, in one transaction. */
+/**
+ * Fails a process's claims with `error` and deletes its row, in one transaction, which also gives the jobs'
+ * semaphore slots back (to the next blocked jobs of their keys).
+ */
 export const failProcess = (processId: number, error: ProcessPrunedError | ProcessMissingError | ProcessExitError) =>
   Effect.gen(function*() {
     const store = yield* Store
     const now = yield* Clock.currentTimeMillis
-    const failed = yield* store.sql.withTransaction(
+    return yield* store.sql.withTransaction(
       Effect.zipLeft(store.claimed.failAll(processId, stored(error), now), store.processes.deregister(processId))
     )
-    // Their semaphore slots come back now, not only when the semaphores expire.
-    const limits = yield* store.semaphores.limitsOf(failed)
-    yield* signalSemaphores(store, limits.map((concurrency) => ({ concurrency })))
-    return failed
   })
 
 export const pruneDeadProcesses = (aliveThreshold: Duration.DurationInput, self: number) =>
@@ -49,5 +50,8 @@ export const pruneDeadProcesses = (aliveThreshold: Duration.DurationInput, self:
     if (expired.length > 0 || failed > 0) {
       yield* Effect.logWarning(`steady-queue: pruned ${expired.length} dead process(es); ${failed} claimed job(s) failed`)
     }
+    // Blocked jobs whose key has a free slot (left by an older version, or an operator's edit) run now.
+    const released = yield* store.semaphores.releaseFree(yield* Clock.currentTimeMillis, releaseBatch)
+    if (released > 0) yield* Effect.logInfo(`steady-queue: released ${released} blocked job(s) whose key had a free slot`)
     return { pruned: expired, failedJobs: failed }
   })

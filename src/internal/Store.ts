@@ -59,7 +59,7 @@ const make = Effect.gen(function*() {
     enqueue,
     claim: makeClaim(sql, info),
     claimGuardsPauses: claimGuardsPauses(info),
-    claimed: makeClaimed(sql, info),
+    claimed: makeClaimed(sql, info, semaphores),
     scheduled: makeScheduled(sql, info, semaphores.readyAgain),
     listing: makeListing(sql),
     overview: makeOverview(sql, info),

@@ -1,15 +1,35 @@
 /**
  * Ending a claim: finish, fail or release. Every path first takes the claim rows that still belong to the
  * calling process (fencing): a process that was pruned while it slept finds nothing to take, and changes nothing.
+ * Finishing and failing give the slots of the jobs taken back to their semaphores in the same transaction, so an
+ * outcome, its slot and the release of the next blocked job of its key commit or roll back together. Releasing
+ * keeps the slot: the job goes back to ready holding it.
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
 import { decodeIdRows, decodeJobIdRows } from "./rows.js"
+import type { makeSemaphores, Slot } from "./semaphores.js"
 
 type Ids = ReadonlyArray<number>
 
-export const makeClaimed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+/** A claimed job being ended, with the semaphore slot it holds (read when it was claimed). */
+export interface Ending {
+  readonly id: number
+  readonly concurrency: Slot | null
+}
+
+/** The slots of the jobs that were taken: only the owner of a claim gives its slot back. */
+const slotsOf = (jobs: ReadonlyArray<Ending>, taken: Ids) => {
+  const ids = new Set(taken)
+  return jobs.flatMap((j) => (j.concurrency !== null && ids.has(j.id) ? [j.concurrency] : []))
+}
+
+export const makeClaimed = (
+  sql: SqlClient.SqlClient,
+  info: DialectInfo,
+  semaphores: Pick<ReturnType<typeof makeSemaphores>, "signal" | "limitsOf">
+) => {
   const owned = (jobIds: Ids | undefined, processId: number) =>
     jobIds === undefined
       ? sql`process_id = ${processId}`
@@ -46,34 +66,47 @@ export const makeClaimed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       : sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", jobIds)}`.unprepared
 
   /** Finishes the jobs this process still owns; returns the ids it finished. */
-  const finish = (jobIds: Ids, processId: number, now: number, preserve: boolean): Effect.Effect<Ids, SqlError.SqlError> =>
-    info.dialect === "pg" && preserve
-      ? // One round trip on the hot path.
-        sql`WITH taken AS (
-              DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} RETURNING job_id
-            )
-            UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now}
-            FROM taken WHERE j.id = taken.job_id RETURNING j.id`.pipe(
-          Effect.map((rows) => decodeIdRows(rows).map((r) => r.id))
-        )
-      : sql.withTransaction(
-        Effect.tap(take(jobIds, processId), (taken) => markFinished(taken, now, preserve))
-      )
+  const finish = (jobs: ReadonlyArray<Ending>, processId: number, now: number, preserve: boolean): Effect.Effect<Ids, SqlError.SqlError> => {
+    const jobIds = jobs.map((j) => j.id)
+    const signal = (taken: Ids) => semaphores.signal(slotsOf(jobs, taken), now)
+    if (info.dialect === "pg" && preserve) {
+      // One round trip on the hot path; a transaction only when slots are given back.
+      const finished = sql`WITH taken AS (
+            DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} RETURNING job_id
+          )
+          UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now}
+          FROM taken WHERE j.id = taken.job_id RETURNING j.id`.pipe(Effect.map((rows) => decodeIdRows(rows).map((r) => r.id)))
+      return jobs.some((j) => j.concurrency !== null) ? sql.withTransaction(Effect.tap(finished, signal)) : finished
+    }
+    return sql.withTransaction(
+      Effect.tap(take(jobIds, processId), (taken) => Effect.zipRight(markFinished(taken, now, preserve), signal(taken)))
+    )
+  }
 
   /** Records the failure if this process still owns the claim; returns whether it did. */
-  const fail = (jobId: number, processId: number, error: string, now: number) =>
+  const fail = (job: Ending, processId: number, error: string, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
-      const taken = yield* take([jobId], processId)
+      const taken = yield* take([job.id], processId)
       if (taken.length === 0) return false
-      yield* insertFailed(taken, error, now, processId)
+      yield* recordFailures(taken, error, now, processId)
+      yield* semaphores.signal(slotsOf([job], taken), now)
       return true
     }))
 
-  /** The failure remembers the process it happened on, for operators. */
-  const insertFailed = (jobIds: Ids, error: string, now: number, processId: number) =>
-    sql`INSERT INTO steady_queue_failed_executions ${
-      sql.insert(jobIds.map((job_id) => ({ job_id, error, process_id: processId, created_at: now })))
-    }`.unprepared
+  /**
+   * The failure remembers the process it happened on, for operators. A job that already has a failed execution
+   * (left by an earlier attempt) gets it replaced: the latest error is the one that counts.
+   */
+  const recordFailures = (jobIds: Ids, error: string, now: number, processId: number) => {
+    const rows = sql.insert(jobIds.map((job_id) => ({ job_id, error, process_id: processId, created_at: now })))
+    return info.dialect === "mysql"
+      ? sql`INSERT INTO steady_queue_failed_executions ${rows}
+            ON DUPLICATE KEY UPDATE error = VALUES(error), process_id = VALUES(process_id), created_at = VALUES(created_at)`
+        .unprepared
+      : sql`INSERT INTO steady_queue_failed_executions ${rows}
+            ON CONFLICT (job_id) DO UPDATE SET error = excluded.error, process_id = excluded.process_id, created_at = excluded.created_at`
+        .unprepared
+  }
 
   /** Puts claimed jobs back in ready (all of the process's claims when `jobIds` is undefined). */
   const release = (jobIds: Ids | undefined, processId: number, now: number) =>
@@ -85,11 +118,13 @@ export const makeClaimed = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       return taken
     }))
 
-  /** Fails every claim of a process that is gone (pruned, or exited without being told to). */
+  /** Fails every claim of a process that is gone (pruned, or exited without being told to), giving their slots back. */
   const failAll = (processId: number, error: string, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
       const taken = yield* take(undefined, processId)
-      if (taken.length > 0) yield* insertFailed(taken, error, now, processId)
+      if (taken.length === 0) return taken
+      yield* recordFailures(taken, error, now, processId)
+      yield* semaphores.signal(yield* semaphores.limitsOf(taken), now)
       return taken
     }))
 

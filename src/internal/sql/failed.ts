@@ -22,7 +22,7 @@ const stateTables: Record<Exclude<DiscardableState, "ready">, string> = {
 export const makeFailed = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
-  semaphores: Pick<ReturnType<typeof makeSemaphores>, "readyAgain" | "limitsOf" | "signal">
+  semaphores: Pick<ReturnType<typeof makeSemaphores>, "readyAgain" | "limitsOf" | "signal" | "lockFor">
 ) => {
   const { readyAgain } = semaphores
   const take = makeTakeExecutions(sql, info)
@@ -52,6 +52,8 @@ export const makeFailed = (
       const slots = yield* semaphores.limitsOf(wasReady)
       const ids = state === "ready" ? wasReady : jobIds
       if (ids.length === 0) return 0
+      // Semaphores before the blocked rows the delete takes with the jobs: the order every signal locks them in.
+      yield* semaphores.lockFor(slots)
       const inState = state === undefined || state === "ready"
         ? sql.literal("")
         : sql`AND EXISTS (SELECT 1 FROM ${sql.literal(stateTables[state])} e WHERE e.job_id = steady_queue_jobs.id)`

@@ -1,12 +1,20 @@
 /**
- * Concurrency semaphores: one row per concurrency key whose `value` is the number of free slots. Waiting takes
- * slots (or leaves jobs blocked), signalling gives them back (never above the limit), and releasing moves blocked
- * jobs to ready as slots allow, highest priority first.
+ * Concurrency semaphores: one row per concurrency key whose `value` is the number of free slots; a key without a
+ * row, or whose row has expired (`duration` is the failsafe), has all its slots free. Waiting takes slots (or
+ * leaves jobs blocked); signalling, in the transaction of the outcome that ends a job, gives its slot back or hands
+ * it straight to the key's next blocked job. Every statement that changes slots locks the key's row first, keys in
+ * one order, so no committed state ever shows a free slot next to a blocked job of its key.
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { DialectInfo } from "./dialect.js"
-import { DbInt } from "./rows.js"
+import { affectedRows, DbInt } from "./rows.js"
+
+/** A job's concurrency control, as a slot of its key's semaphore. */
+export interface Slot {
+  readonly key: string
+  readonly limit: number
+}
 
 export interface Limited {
   readonly jobId: number
@@ -36,8 +44,11 @@ const JobLimitRow = Schema.Struct({
   concurrency_duration: Schema.NullOr(DbInt)
 })
 const decodeJobs = Schema.decodeUnknownSync(Schema.Array(JobLimitRow))
-const ValueRow = Schema.Struct({ value: DbInt })
-const decodeValue = Schema.decodeUnknownSync(Schema.Array(ValueRow))
+const SemaphoreRow = Schema.Struct({ value: DbInt, expires_at: DbInt })
+type SemaphoreRow = typeof SemaphoreRow.Type
+const decodeSemaphore = Schema.decodeUnknownSync(Schema.Array(SemaphoreRow))
+const LimitRow = Schema.Struct({ concurrency_limit: DbInt })
+const decodeLimit = Schema.decodeUnknownSync(Schema.Array(LimitRow))
 
 const byKey = <A extends { readonly key: string }>(items: ReadonlyArray<A>) => {
   const groups = new Map<string, Array<A>>()
@@ -49,23 +60,63 @@ const byKey = <A extends { readonly key: string }>(items: ReadonlyArray<A>) => {
   return groups
 }
 
+/** Groups by key, keys in one fixed order: transactions lock semaphores in that order and never wait in a cycle. */
+const byKeyInOrder = <A extends { readonly key: string }>(items: ReadonlyArray<A>) =>
+  [...byKey(items)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
 export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const key = sql("key")
   const forUpdate = info.dialect === "sqlite" ? sql`` : sql`FOR UPDATE`
+  const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
+
+  /** The key's row, locked until the transaction ends (SQLite: the transaction already holds the write lock). */
+  const lock = (k: string) =>
+    sql`SELECT value, expires_at FROM steady_queue_semaphores WHERE ${key} = ${k} ${forUpdate}`.pipe(
+      Effect.map((rows): SemaphoreRow | undefined => decodeSemaphore(rows)[0])
+    )
+
+  /**
+   * Creates the key's row with `taken` of its slots taken, unless another transaction already did; returns
+   * whether it created it (the new row is then this transaction's).
+   */
+  const create = (k: string, limit: number, taken: number, durationMs: number, now: number) => {
+    const row = { key: k, value: limit - taken, expires_at: now + durationMs, created_at: now, updated_at: now }
+    return info.dialect === "mysql"
+      ? sql`INSERT IGNORE INTO steady_queue_semaphores ${sql.insert(row)}`.raw.pipe(Effect.map((raw) => affectedRows(raw) > 0))
+      : sql`INSERT INTO steady_queue_semaphores ${sql.insert(row)} ON CONFLICT (${key}) DO NOTHING RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0)
+      )
+  }
+
+  /** Free slots of a locked row: all of them without a row or once it has expired. */
+  const freeOf = (row: SemaphoreRow | undefined, limit: number, now: number) =>
+    row === undefined || row.expires_at < now ? limit : Math.max(0, Math.min(row.value, limit))
+
+  const write = (k: string, value: number, now: number, expiresAt?: number) =>
+    expiresAt === undefined
+      ? sql`UPDATE steady_queue_semaphores SET value = ${value}, updated_at = ${now} WHERE ${key} = ${k}`
+      : sql`UPDATE steady_queue_semaphores SET value = ${value}, expires_at = ${expiresAt}, updated_at = ${now}
+            WHERE ${key} = ${k}`
 
   /** Takes up to `want` slots of `key`; returns how many it got. Runs inside the caller's transaction. */
   const acquire = (k: string, limit: number, durationMs: number, want: number, now: number) =>
     Effect.gen(function*() {
-      const row = { key: k, value: limit, expires_at: now + durationMs, created_at: now, updated_at: now }
-      yield* info.dialect === "mysql"
-        ? sql`INSERT IGNORE INTO steady_queue_semaphores ${sql.insert(row)}`
-        : sql`INSERT INTO steady_queue_semaphores ${sql.insert(row)} ON CONFLICT (${key}) DO NOTHING`
-      const [current] = decodeValue(yield* sql`SELECT value FROM steady_queue_semaphores WHERE ${key} = ${k} ${forUpdate}`)
-      const got = Math.max(0, Math.min(current?.value ?? 0, want))
-      if (got > 0) {
-        yield* sql`UPDATE steady_queue_semaphores SET value = value - ${got}, expires_at = ${now + durationMs}, updated_at = ${now}
-                   WHERE ${key} = ${k}`
+      const first = Math.min(limit, want)
+      // MySQL: insert first; a locking read of a missing row takes a gap lock, and two of those deadlock.
+      if (info.dialect === "mysql" && (yield* create(k, limit, first, durationMs, now))) return first
+      let row = yield* lock(k)
+      if (row === undefined && info.dialect !== "mysql") {
+        if (yield* create(k, limit, first, durationMs, now)) return first
+        row = yield* lock(k)
       }
+      if (row !== undefined && row.expires_at < now) {
+        // An expired semaphore's slots go to the jobs already waiting on it first.
+        if ((yield* settleLocked(k, row, 0, limit, now)) > 0) row = yield* lock(k)
+      }
+      if (row === undefined) return 0
+      const free = freeOf(row, limit, now)
+      const got = Math.min(free, want)
+      if (got > 0) yield* write(k, free - got, now, now + durationMs)
       return got
     })
 
@@ -95,7 +146,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       if (jobs.length === 0) return
       const ready: Array<Limited> = []
       const blocked: Array<Limited> = []
-      for (const [k, group] of byKey(jobs)) {
+      for (const [k, group] of byKeyInOrder(jobs)) {
         const ordered = [...group].sort((a, b) => b.priority - a.priority || a.jobId - b.jobId)
         const got = yield* acquire(k, ordered[0].limit, ordered[0].durationMs, ordered.length, now)
         ready.push(...ordered.slice(0, got))
@@ -105,50 +156,126 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       yield* insertBlocked(blocked, now)
     })
 
-  /** Moves up to `count` blocked jobs of `key` to ready, as far as the semaphore lets them. */
-  const release = (k: string, count: number, now: number) =>
-    sql.withTransaction(Effect.gen(function*() {
-      // SQLite: take the write lock first, so this transaction never has to upgrade from a read.
-      if (info.dialect === "sqlite") yield* sql`UPDATE steady_queue_semaphores SET updated_at = updated_at WHERE ${key} = ${k}`
-      const candidates = decodeBlocked(yield* sql`
-        SELECT b.id, b.job_id, b.queue_name, b.priority, b.concurrency_key, j.concurrency_limit, j.concurrency_duration
+  /** The next `n` blocked jobs of `key`, highest priority first, locked (the key's semaphore is locked already). */
+  const nextBlocked = (k: string, n: number) =>
+    sql`SELECT b.id, b.job_id, b.queue_name, b.priority, b.concurrency_key, j.concurrency_limit, j.concurrency_duration
         FROM steady_queue_blocked_executions b JOIN steady_queue_jobs j ON j.id = b.job_id
-        WHERE b.concurrency_key = ${k} ORDER BY b.priority DESC, b.job_id ASC
-        LIMIT ${sql.literal(String(Math.max(1, Math.trunc(count))))}
-        ${info.dialect === "sqlite" ? sql`` : info.dialect === "pg" ? sql`FOR UPDATE OF b SKIP LOCKED` : sql`FOR UPDATE SKIP LOCKED`}`)
-      if (candidates.length === 0) return 0
-      const got = yield* acquire(k, candidates[0].concurrency_limit, candidates[0].concurrency_duration, candidates.length, now)
-      const released = candidates.slice(0, got)
-      if (released.length === 0) return 0
-      yield* sql`DELETE FROM steady_queue_blocked_executions WHERE ${sql.in("id", released.map((r) => r.id))}`.unprepared
-      yield* insertReady(released.map((r) => ({
+        WHERE b.concurrency_key = ${k} ORDER BY b.priority DESC, b.job_id ASC LIMIT ${limitOf(n)}
+        ${info.dialect === "sqlite" ? sql`` : info.dialect === "pg" ? sql`FOR UPDATE OF b` : sql`FOR UPDATE`}`.pipe(
+      Effect.map(decodeBlocked)
+    )
+
+  /** The limit of the key's next blocked job (for a key whose semaphore is gone), if any job is blocked. */
+  const blockedLimit = (k: string) =>
+    sql`SELECT j.concurrency_limit FROM steady_queue_blocked_executions b JOIN steady_queue_jobs j ON j.id = b.job_id
+        WHERE b.concurrency_key = ${k} ORDER BY b.priority DESC, b.job_id ASC LIMIT 1`.pipe(
+      Effect.map((rows) => decodeLimit(rows)[0]?.concurrency_limit)
+    )
+
+  const unblock = (rows: ReadonlyArray<typeof BlockedRow.Type>, now: number) =>
+    rows.length === 0 ? Effect.void : Effect.zipRight(
+      sql`DELETE FROM steady_queue_blocked_executions WHERE ${sql.in("id", rows.map((r) => r.id))}`.unprepared,
+      insertReady(rows.map((r) => ({
         jobId: r.job_id,
         queueName: r.queue_name,
         priority: r.priority,
-        key: k,
+        key: r.concurrency_key,
         limit: r.concurrency_limit,
         durationMs: r.concurrency_duration
       })), now)
+    )
+
+  /**
+   * Settles a key whose row (`row`, already locked) is as read: `returned` slots come back (jobs of the key that
+   * ended) and every free slot goes to a blocked job of the key, highest priority first. A slot handed straight on
+   * keeps the value (one write, renewing the expiry); when nothing changes nothing is written. Returns the number
+   * of jobs released.
+   */
+  const settleLocked = (
+    k: string,
+    row: SemaphoreRow | undefined,
+    returned: number,
+    knownLimit: number | undefined,
+    now: number
+  ): Effect.Effect<number, SqlError.SqlError> =>
+    Effect.gen(function*() {
+      const live = row !== undefined && row.expires_at >= now
+      const limit = knownLimit ?? (live ? row.value + returned : yield* blockedLimit(k))
+      if (limit === undefined) return 0
+      const free = live ? Math.max(0, Math.min(row.value + returned, limit)) : limit
+      const released = free > 0 ? yield* nextBlocked(k, free) : []
+      if (row === undefined) {
+        if (released.length === 0) return 0
+        // A key whose semaphore is gone: recreate it (all free), then settle against the row as stored.
+        yield* create(k, limit, 0, released[0].concurrency_duration, now)
+        const created = yield* lock(k)
+        return created === undefined ? 0 : yield* settleLocked(k, created, returned, limit, now)
+      }
+      const value = free - released.length
+      if (released.length > 0) yield* write(k, value, now, now + released[0].concurrency_duration)
+      else if (live && value !== row.value) yield* write(k, value, now)
+      yield* unblock(released, now)
       return released.length
-    }))
+    })
 
-  /** Gives back one slot per finished or failed job (never above the limit), then unblocks as many jobs. */
-  const signal = (jobs: ReadonlyArray<{ readonly key: string; readonly limit: number }>, now: number) =>
-    Effect.forEach(byKey(jobs), ([k, group]) =>
-      sql`UPDATE steady_queue_semaphores
-          SET value = CASE WHEN value + ${group.length} > ${group[0].limit} THEN ${group[0].limit} ELSE value + ${group.length} END,
-              updated_at = ${now}
-          WHERE ${key} = ${k}`.pipe(Effect.zipRight(release(k, group.length, now))), { discard: true })
+  /**
+   * Gives back one slot per ended job, inside the caller's transaction (the one recording the outcome), handing
+   * it to the next blocked job of its key where there is one. Every key's row is locked before any blocked job
+   * is. Returns the number of jobs released.
+   */
+  const signal = (slots: ReadonlyArray<Slot>, now: number) =>
+    Effect.gen(function*() {
+      if (slots.length === 0) return 0
+      const keys = byKeyInOrder(slots)
+      const rows = yield* Effect.forEach(keys, ([k]) => lock(k))
+      let released = 0
+      for (const [i, [k, group]] of keys.entries()) released += yield* settleLocked(k, rows[i], group.length, group[0].limit, now)
+      return released
+    })
 
-  /** Maintenance: drops expired semaphores, then releases blocked jobs whose wait expired, one per key. */
+  /**
+   * Locks the semaphores of `slots` in key order, for a transaction that will signal them after deleting rows
+   * (blocked executions) that a signalling transaction locks after the semaphore.
+   */
+  const lockFor = (slots: ReadonlyArray<Slot>) => Effect.forEach(byKeyInOrder(slots), ([k]) => lock(k), { discard: true })
+
+  /** Keys with blocked jobs and a free slot: a value above zero, an expired semaphore or none. */
+  const freeKeys = (now: number, n: number) =>
+    sql<{ readonly concurrency_key: string }>`
+      SELECT DISTINCT b.concurrency_key FROM steady_queue_blocked_executions b
+      LEFT JOIN steady_queue_semaphores s ON s.${key} = b.concurrency_key
+      WHERE s.id IS NULL OR s.value > 0 OR s.expires_at < ${now}
+      LIMIT ${limitOf(n)}`.pipe(Effect.map((rows) => rows.map((r) => r.concurrency_key)))
+
+  /**
+   * Releases the blocked jobs of up to `n` keys that have a free slot, one transaction per key; returns how many
+   * jobs it released. Pruning and the dispatcher's maintenance run it, for whatever an older version or an
+   * operator left behind.
+   */
+  const releaseFree = (now: number, n: number) =>
+    Effect.gen(function*() {
+      let released = 0
+      for (const k of yield* freeKeys(now, n)) {
+        released += yield* sql.withTransaction(Effect.gen(function*() {
+          // SQLite: take the write lock first, so this transaction never has to upgrade from a read.
+          if (info.dialect === "sqlite") {
+            yield* sql`UPDATE steady_queue_semaphores SET updated_at = updated_at WHERE ${key} = ${k}`
+          }
+          return yield* settleLocked(k, yield* lock(k), 0, undefined, now)
+        }))
+      }
+      return released
+    })
+
+  /**
+   * Maintenance: releases blocked jobs of keys with a free slot (an expired semaphore counts as free), then drops
+   * expired semaphores that no blocked job waits on.
+   */
   const maintain = (now: number, batchSize: number) =>
     Effect.gen(function*() {
-      yield* sql`DELETE FROM steady_queue_semaphores WHERE expires_at < ${now}`
-      const keys = (yield* sql<{ readonly concurrency_key: string }>`
-        SELECT DISTINCT concurrency_key FROM steady_queue_blocked_executions WHERE expires_at < ${now}
-        LIMIT ${sql.literal(String(Math.max(1, Math.trunc(batchSize))))}`).map((r) => r.concurrency_key)
-      let released = 0
-      for (const k of keys) released += yield* release(k, 1, now)
+      const released = yield* releaseFree(now, batchSize)
+      yield* sql`DELETE FROM steady_queue_semaphores WHERE expires_at < ${now} AND NOT EXISTS (
+                   SELECT 1 FROM steady_queue_blocked_executions b WHERE b.concurrency_key = steady_queue_semaphores.${key})`
       return released
     })
 
@@ -180,14 +307,14 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       yield* dispatch(limited, now)
     })
 
-  /** The concurrency settings of jobs that have them. */
-  const limitsOf = (jobIds: ReadonlyArray<number>) =>
+  /** The slots of the jobs that have a concurrency control. */
+  const limitsOf = (jobIds: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<Slot>, SqlError.SqlError> =>
     jobIds.length === 0
-      ? Effect.succeed([] as ReadonlyArray<{ readonly key: string; readonly limit: number }>)
+      ? Effect.succeed([])
       : sql`SELECT id, queue_name, priority, concurrency_key, concurrency_limit, concurrency_duration
             FROM steady_queue_jobs WHERE ${sql.in("id", jobIds)} AND concurrency_key IS NOT NULL`.unprepared.pipe(
         Effect.map((rows) => decodeJobs(rows).map((r) => ({ key: r.concurrency_key!, limit: r.concurrency_limit ?? 1 })))
       )
 
-  return { dispatch, signal, release, maintain, readyAgain, limitsOf } as const
+  return { dispatch, signal, lockFor, releaseFree, maintain, readyAgain, limitsOf } as const
 }
