@@ -17,7 +17,7 @@ export const failProcess = (processId: number, error: ProcessPrunedError | Proce
   Effect.gen(function*() {
     const store = yield* Store
     const now = yield* Clock.currentTimeMillis
-    const failed = yield* store.sql.withTransaction(
+    const failed = yield* store.withTransaction(
       Effect.zipLeft(store.claimed.failAll(processId, stored(error), now), store.processes.deregister(processId))
     )
     // Their semaphore slots come back now, not only when the semaphores expire.
