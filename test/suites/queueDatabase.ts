@@ -9,7 +9,7 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Clock, Context, Effect, Either, Fiber, Layer, Logger, LogLevel, Redacted, TestClock } from "effect"
 import mysql from "mysql2/promise"
-import { Dispatcher, Migrations, SteadyQueue } from "../../src/index.js"
+import { Dispatcher, JobClient, Migrations, SteadyQueue } from "../../src/index.js"
 import { Store } from "../../src/internal/Store.js"
 import { Db, type DialectName, reset, suiteLayer, type TestDatabase, testDatabase } from "../support/databases.js"
 import {
@@ -108,6 +108,30 @@ const failingOnceAt = (dialect: DialectName, step: RegExp) =>
       failures++
       return lockConflict(dialect, sql)
     }).pipe(Effect.map((result) => ({ result, failures })))
+  })
+
+/**
+ * Runs `effect`, and EXPLAINs each DELETE from an execution table just before it runs (in its transaction, so on
+ * the rows it sees); returns the access types the plans chose for that table.
+ */
+const explainingDeletes = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const plans: Record<string, Array<string>> = {}
+    return Statement.withTransformer(effect, (self, sql) => {
+      const [text, params] = self.compile()
+      const table = /^DELETE\b.*?(steady_queue_(?:ready|scheduled)_executions)/s.exec(text)?.[1]
+      if (table === undefined) return Effect.succeed(self)
+      return sql.unsafe<{ table: string; type: string }>(`EXPLAIN ${text}`, params).pipe(
+        Effect.map((rows) => {
+          // The table's alias or name: whichever row reads the execution table.
+          const reads = rows.filter((r) => r.table === table || r.table === "t").map((r) => r.type)
+          plans[table] = [...(plans[table] ?? []), ...reads]
+          return self
+        }),
+        Effect.orDie,
+        Statement.withTransformerDisabled
+      )
+    }).pipe(Effect.map((result) => ({ result, plans })))
   })
 
 interface LogLine {
@@ -217,6 +241,23 @@ export const queueDatabaseSuite = (dialect: DialectName) => {
       }))
 
     if (dialect === "mysql") {
+      it.scoped("claims and dispatches delete the rows they locked by primary key, even from a small table", () =>
+        Effect.gen(function*() {
+          yield* reset
+          const store = yield* Store
+          const now = yield* Clock.currentTimeMillis
+          // A table of about as many rows as the statement deletes is where MySQL plans `id IN (...)` as a full
+          // scan, which locks every row it passes (other claims' rows too).
+          yield* JobClient.enqueueAll(Array.from({ length: 8 }, (_, i) => Probe.job({ label: `ready ${i}` })))
+          yield* JobClient.enqueueAll(Array.from({ length: 8 }, (_, i) => Probe.job({ label: `due ${i}` }, { delay: "1 minute" })))
+          const { plans, result } = yield* explainingDeletes(
+            Effect.zip(store.claim(undefined, 8, 1, now), store.scheduled.due(8, now + 120_000))
+          )
+          assert.deepStrictEqual(result.map((rows) => rows.length), [8, 8])
+          assert.deepStrictEqual(Object.keys(plans).sort(), ["steady_queue_ready_executions", "steady_queue_scheduled_executions"])
+          for (const [table, accesses] of Object.entries(plans)) assert.deepStrictEqual([table, accesses], [table, ["eq_ref"]])
+        }))
+
       it.scoped("a real deadlock (claim against a transaction locking the same rows in the opposite order) is retried", () =>
         Effect.gen(function*() {
           yield* reset
