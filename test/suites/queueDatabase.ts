@@ -2,12 +2,12 @@
  * steady-queue on a database of its own beside the app's (two real databases per dialect), and the lock
  * conflicts a busy database settles by giving up on a transaction.
  */
-import { assert, describe, it, layer } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { MysqlClient } from "@effect/sql-mysql2"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Clock, Context, Effect, Either, Fiber, Layer, Logger, LogLevel, Redacted, TestClock } from "effect"
+import { Clock, Context, Effect, Either, Fiber, Layer, Logger, LogLevel, Redacted, TestClock, TestServices } from "effect"
 import mysql from "mysql2/promise"
 import { Dispatcher, JobClient, Migrations, SteadyQueue } from "../../src/index.js"
 import { Store } from "../../src/internal/Store.js"
@@ -47,31 +47,38 @@ const enqueueInAppTransaction = (appSql: SqlClient.SqlClient, outcome: "commit" 
     if (outcome === "rollback") return yield* Effect.fail("app error" as const)
   })))
 
-/** The app's database, migrated too: an enqueue that went there by mistake would land without an error. */
-const appDatabase = (dialect: DialectName) =>
+/** The app's database and a queue database, both migrated: an enqueue that went to the app's by mistake would land there without an error. */
+class TwoDatabases extends Context.Tag("test/TwoDatabases")<TwoDatabases, {
+  readonly app: TestDatabase
+  readonly queue: TestDatabase
+}>() {}
+
+const twoDatabases = (dialect: DialectName) =>
+  Layer.scoped(
+    TwoDatabases,
+    Effect.gen(function*() {
+      const [app, queue] = yield* Effect.all([testDatabase(dialect), testDatabase(dialect)], { concurrency: 2 })
+      yield* Effect.forEach([app, queue], (db) => Effect.provide(Migrations.run, plainClient(db)), { discard: true }).pipe(
+        Effect.orDie
+      )
+      return { app, queue }
+    })
+  )
+
+/** A plain client on `db` for the test's scope, on an emptied database. */
+const emptied = (db: TestDatabase) =>
   Effect.gen(function*() {
-    const app = yield* Layer.build(plainClient(yield* testDatabase(dialect)))
-    yield* Effect.orDie(Effect.provide(Migrations.run, app))
-    return Context.get(app, SqlClient.SqlClient)
+    const sql = Context.get(yield* Layer.build(plainClient(db)), SqlClient.SqlClient)
+    yield* Effect.provideService(reset, SqlClient.SqlClient, sql)
+    return sql
   })
 
-/** steady-queue's services on a separate queue database, built the way `build` says; with that database's client. */
-const queueDatabase = (
-  dialect: DialectName,
-  build: (db: TestDatabase) => Layer.Layer<SteadyQueue.Services | SqlClient.SqlClient>
-) =>
+const separateQueueDatabase = (build: (db: TestDatabase) => Layer.Layer<SteadyQueue.Services | SqlClient.SqlClient>) =>
   Effect.gen(function*() {
-    const services = yield* Layer.build(build(yield* testDatabase(dialect)))
-    return { services, queueSql: Context.get(services, SqlClient.SqlClient) }
-  })
-
-const separateQueueDatabase = (
-  dialect: DialectName,
-  build: (db: TestDatabase) => Layer.Layer<SteadyQueue.Services | SqlClient.SqlClient>
-) =>
-  Effect.gen(function*() {
-    const appSql = yield* appDatabase(dialect)
-    const { queueSql, services } = yield* queueDatabase(dialect, build)
+    const { app, queue } = yield* TwoDatabases
+    const appSql = yield* emptied(app)
+    const queueSql = yield* emptied(queue)
+    const services = yield* Layer.build(build(queue))
     const rolledBack = yield* Effect.provide(enqueueInAppTransaction(appSql, "rollback"), services)
     assert.deepStrictEqual(rolledBack, Either.left("app error"))
     // The enqueue committed on the queue database, on its own; the app's rollback did not take it back.
@@ -156,50 +163,44 @@ const conflictRetries = (lines: ReadonlyArray<LogLine>) =>
   lines.filter((l) => l.level === LogLevel.Debug && l.text.includes("lost a lock conflict")).length
 
 export const queueDatabaseSuite = (dialect: DialectName) => {
-  describe("separate queue database", () => {
+  layer(twoDatabases(dialect), { timeout: "60 seconds" })("separate queue database", (it) => {
     it.scoped("layer() on a second pool with joinAppTransactions: false keeps enqueues out of the app's transactions", () =>
-      separateQueueDatabase(dialect, (db) =>
-        SteadyQueue.layer({ migrate: true, joinAppTransactions: false }).pipe(
-          Layer.provideMerge(plainClient(db)),
-          Layer.orDie
-        )), { timeout: 60_000 })
+      separateQueueDatabase((db) =>
+        SteadyQueue.layer({ joinAppTransactions: false }).pipe(Layer.provideMerge(plainClient(db)), Layer.orDie)
+      ))
 
     it.scoped("a ready-made layer (fromUrl) never joins the app's transactions", () =>
-      separateQueueDatabase(dialect, (db) => Layer.orDie(SteadyQueue.fromUrl(db.url, { migrate: true }))), {
-      timeout: 60_000
-    })
+      separateQueueDatabase((db) => Layer.orDie(SteadyQueue.fromUrl(db.url))))
 
     it.scoped("layer() on the app's own client joins its transactions: the enqueue commits and rolls back with them", () =>
       Effect.gen(function*() {
-        const app = yield* Layer.build(plainClient(yield* testDatabase(dialect)))
-        const appSql = Context.get(app, SqlClient.SqlClient)
+        const { app } = yield* TwoDatabases
+        const appSql = yield* emptied(app)
         const services = yield* Layer.build(
-          SteadyQueue.layer({ migrate: true }).pipe(Layer.provide(Layer.succeedContext(app)), Layer.orDie)
+          SteadyQueue.layer().pipe(Layer.provide(Layer.succeed(SqlClient.SqlClient, appSql)), Layer.orDie)
         )
         const rolledBack = yield* Effect.provide(enqueueInAppTransaction(appSql, "rollback"), services)
         assert.deepStrictEqual(rolledBack, Either.left("app error"))
         assert.strictEqual(yield* jobsIn(appSql), 0)
         yield* Effect.provide(enqueueInAppTransaction(appSql, "commit"), services)
         assert.strictEqual(yield* jobsIn(appSql), 1)
-      }), { timeout: 60_000 })
+      }))
 
-    // Live clock: the bound below must be able to fire.
-    it.live(
-      "the ready-made layer's own client used by the app: SQLite's one connection is joined, a server's pool is not",
-      () =>
-        Effect.scoped(Effect.gen(function*() {
-          const { queueSql, services } = yield* queueDatabase(
-            dialect,
-            (db) => Layer.orDie(SteadyQueue.fromUrl(db.url, { migrate: true }))
-          )
-          const rolledBack = yield* Effect.provide(enqueueInAppTransaction(queueSql, "rollback"), services).pipe(
+    it.scoped("the ready-made layer's own client used by the app: SQLite's one connection is joined, a server's pool is not", () =>
+      Effect.gen(function*() {
+        const { queue } = yield* TwoDatabases
+        yield* emptied(queue)
+        const services = yield* Layer.build(Layer.orDie(SteadyQueue.fromUrl(queue.url)))
+        const queueSql = Context.get(services, SqlClient.SqlClient)
+        // On the live clock, so that the bound can fire: a statement waiting for SQLite's one connection never ends.
+        const rolledBack = yield* TestServices.provideLive(
+          Effect.provide(enqueueInAppTransaction(queueSql, "rollback"), services).pipe(
             Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "the enqueue never finished" })
           )
-          assert.deepStrictEqual(rolledBack, Either.left("app error"))
-          assert.strictEqual(yield* jobsIn(queueSql), dialect === "sqlite" ? 0 : 1)
-        })),
-      { timeout: 60_000 }
-    )
+        )
+        assert.deepStrictEqual(rolledBack, Either.left("app error"))
+        assert.strictEqual(yield* jobsIn(queueSql), dialect === "sqlite" ? 0 : 1)
+      }))
   })
 
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("lock conflicts", (it) => {
