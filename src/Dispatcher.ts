@@ -37,7 +37,14 @@ export const start = (options: DispatcherOptions = {}): Effect.Effect<number, ne
       kind: "Dispatcher",
       name: options.name ?? randomName("Dispatcher"),
       supervisorId: options.supervisorId ?? null,
-      metadata: { batchSize, pollingInterval: Duration.toMillis(pollingInterval) },
+      metadata: {
+        batchSize,
+        pollingInterval: Duration.toMillis(pollingInterval),
+        concurrencyMaintenance: options.concurrencyMaintenance ?? defaults.concurrencyMaintenance,
+        concurrencyMaintenanceInterval: Duration.toMillis(
+          options.concurrencyMaintenanceInterval ?? defaults.concurrencyMaintenanceInterval
+        )
+      },
       heartbeatInterval: options.heartbeatInterval ?? defaults.processHeartbeatInterval
     })
 

@@ -123,7 +123,6 @@ const make = Effect.gen(function*() {
   const store = yield* Store
   const events = yield* JobEvents
   const wakeup = yield* Wakeup
-  const { sql } = store
 
   const enqueueAll = (requests: Iterable<JobRequest>) =>
     Effect.gen(function*() {
@@ -162,7 +161,7 @@ const make = Effect.gen(function*() {
     )
 
   const discardMany = (ids: ReadonlyArray<number>) =>
-    sql.withTransaction(Effect.gen(function*() {
+    store.withTransaction(Effect.gen(function*() {
       const rows = yield* store.jobs.findMany(ids)
       const claimed = rows.find((r) => r.state === "claimed")
       if (claimed) return yield* inProgress(claimed.id)

@@ -105,7 +105,16 @@ const decodeFrom = (source: string, input: unknown): Effect.Effect<QueueConfig, 
       Effect.fail(
         new InvalidConfigError({ message: `invalid steady-queue configuration${source}: ${ParseResult.TreeFormatter.formatErrorSync(e)}` })
       ),
-    onRight: Effect.succeed
+    onRight: (config) =>
+      // A supervisor with nothing to run would start, register and sit idle: say so instead.
+      config.workers.length === 0 && config.dispatchers.length === 0 && config.scheduler === null
+        ? Effect.fail(
+          new InvalidConfigError({
+            message: `invalid steady-queue configuration${source}: no workers, no dispatchers and no scheduler ` +
+              "(the supervisor would run nothing); configure at least one"
+          })
+        )
+        : Effect.succeed(config)
   })
 
 /** Validates a configuration, filling in defaults. */

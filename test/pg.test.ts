@@ -1,9 +1,11 @@
 import { describe } from "vitest"
 import { isAvailable } from "./support/databases.js"
+import { configurationSuite } from "./suites/configuration.js"
 import { enqueueSuite } from "./suites/enqueue.js"
 import { failuresSuite } from "./suites/failures.js"
 import { lifecycleSuite } from "./suites/lifecycle.js"
 import { processesSuite } from "./suites/processes.js"
+import { queueDatabaseSuite } from "./suites/queueDatabase.js"
 import { recurringSuite } from "./suites/recurring.js"
 import { workerSuite } from "./suites/worker.js"
 
@@ -14,4 +16,6 @@ describe.skipIf(!(await isAvailable("pg")))("pg", () => {
   lifecycleSuite("pg")
   processesSuite("pg")
   recurringSuite("pg")
+  queueDatabaseSuite("pg")
+  configurationSuite("pg")
 })

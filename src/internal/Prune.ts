@@ -22,7 +22,7 @@ export const failProcess = (processId: number, error: ProcessPrunedError | Proce
   Effect.gen(function*() {
     const store = yield* Store
     const now = yield* Clock.currentTimeMillis
-    return yield* store.sql.withTransaction(
+    return yield* store.withTransaction(
       Effect.zipLeft(store.claimed.failAll(processId, stored(error), now), store.processes.deregister(processId))
     )
   })

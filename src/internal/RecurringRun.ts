@@ -26,7 +26,7 @@ export const enqueueRun = (
     concurrencyLimit: task.concurrency?.limit ?? null,
     concurrencyDurationMs: task.concurrency?.durationMs ?? null
   }
-  return store.sql.withTransaction(Effect.gen(function*() {
+  return store.withTransaction(Effect.gen(function*() {
     const [row] = yield* store.enqueue([job], now)
     yield* store.recurring.recordRun(task.key, runAt, row.id, now)
     return row

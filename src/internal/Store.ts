@@ -17,6 +17,7 @@ import { makeRecurring } from "./sql/recurring.js"
 import { makeClearFinished } from "./sql/retention.js"
 import { makeScheduled } from "./sql/scheduled.js"
 import { makeSemaphores } from "./sql/semaphores.js"
+import { isolateAll, isolated, joining } from "./StoreIsolation.js"
 
 const toLimited = (j: InsertedJob) => ({
   jobId: j.id,
@@ -73,6 +74,30 @@ const make = Effect.gen(function*() {
   } as const
 })
 
-export class Store extends Context.Tag("steady-queue/internal/Store")<Store, Effect.Effect.Success<typeof make>>() {
-  static readonly layer = Layer.effect(Store, make)
+export interface StoreOptions {
+  /** Statements join a transaction the caller has open (on the app's own client); false keeps them on this client's. */
+  readonly joinAppTransactions: boolean
+}
+
+/** SQLite's client has one connection: the store needs to recognise a transaction already open on it. */
+const onlyConnection = (sql: SqlClient.SqlClient, info: DialectInfo) =>
+  info.dialect === "sqlite" ? Effect.scoped(sql.reserve) : Effect.succeed(undefined)
+
+/**
+ * The statements, isolated at this boundary: each effect of the service runs on steady-queue's own connections
+ * unless it joins the app's transactions; `withTransaction` opens the store's own transaction.
+ */
+const build = (options: StoreOptions) =>
+  Effect.gen(function*() {
+    const { sql, ...statements } = yield* make
+    const isolation = options.joinAppTransactions
+      ? joining(sql)
+      : isolated(sql, yield* onlyConnection(sql, statements.info))
+    return { ...isolateAll(statements, isolation.isolate), withTransaction: isolation.withTransaction }
+  })
+
+export class Store extends Context.Tag("steady-queue/internal/Store")<Store, Effect.Effect.Success<ReturnType<typeof build>>>() {
+  /** On the app's own client: joins its transactions. */
+  static readonly layer = Layer.effect(Store, build({ joinAppTransactions: true }))
+  static readonly layerWith = (options: StoreOptions) => Layer.effect(Store, build(options))
 }

@@ -4,6 +4,8 @@
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect } from "effect"
+import { retryLockConflicts } from "./conflicts.js"
+import { deleteByPrimaryKey } from "./deleteByKey.js"
 import type { DialectInfo } from "./dialect.js"
 import { decodeIdRows, decodeJobIdRows, decodeJobRows, type JobRow } from "./rows.js"
 
@@ -33,6 +35,8 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
       : sql`WHERE queue_name = ${queue}`
   const limitOf = (n: number) => sql.literal(String(Math.max(0, Math.trunc(n))))
   const order = sql.literal("ORDER BY priority DESC, job_id ASC")
+  // A claim that loses a deadlock changed nothing: it runs again instead of failing the poll.
+  const retrying = retryLockConflicts("a claim")
 
   const selectJobs = (ids: ReadonlyArray<number>) =>
     ids.length === 0
@@ -53,7 +57,7 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
       // One round trip: lock, move and read back in a single statement. The id arrays keep both the delete and
       // the read on primary keys whatever the planner's statistics say (a join may turn into full scans).
       return (queue, limit, processId, now) =>
-        sql`WITH picked AS (
+        retrying(sql`WITH picked AS (
               SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
               ${order} LIMIT ${limitOf(limit)} FOR UPDATE SKIP LOCKED
             ), moved AS (
@@ -65,11 +69,11 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
             SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
                    j.scheduled_at, j.created_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration
             FROM steady_queue_jobs j WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
-            ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.map(decodeJobRows))
+            ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.map(decodeJobRows)))
     case "sqlite":
       // No row locks in SQLite: the DELETE itself takes the write lock, so it must be the first statement.
       return (queue, limit, processId, now) =>
-        sql.withTransaction(Effect.gen(function*() {
+        retrying(sql.withTransaction(Effect.gen(function*() {
           const moved = decodeJobIdRows(
             yield* sql`DELETE FROM steady_queue_ready_executions WHERE id IN (
                          SELECT id FROM steady_queue_ready_executions ${where(queue)} ${order} LIMIT ${limitOf(limit)}
@@ -79,10 +83,10 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
           const ids = moved.map((r) => r.job_id)
           yield* insertClaims(ids, processId, now)
           return yield* selectJobs(ids)
-        }))
+        })))
     case "mysql":
       return (queue, limit, processId, now) =>
-        sql.withTransaction(Effect.gen(function*() {
+        retrying(sql.withTransaction(Effect.gen(function*() {
           const picked = yield* sql<{ readonly id: unknown; readonly job_id: unknown }>`
             SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
             ${order} LIMIT ${limitOf(limit)} FOR UPDATE SKIP LOCKED`
@@ -90,10 +94,10 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
           const rowIds = decodeIdRows(picked).map((r) => r.id)
           const jobIds = decodeJobIdRows(picked).map((r) => r.job_id)
           yield* insertClaims(jobIds, processId, now)
-          // By primary key, in one statement: the pattern that keeps InnoDB free of deadlocks here.
-          yield* sql`DELETE FROM steady_queue_ready_executions WHERE ${sql.in("id", rowIds)}`.unprepared
+          // By primary key, in one statement, whatever the planner thinks of the table: no other row gets locked.
+          yield* deleteByPrimaryKey(sql, info, "steady_queue_ready_executions", rowIds)
           // Read back inside the transaction: a failed read then rolls the claim back instead of stranding it.
           return yield* selectJobs(jobIds)
-        }))
+        })))
   }
 }

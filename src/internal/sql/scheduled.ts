@@ -3,6 +3,8 @@
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Schema } from "effect"
+import { retryLockConflicts } from "./conflicts.js"
+import { deleteByPrimaryKey } from "./deleteByKey.js"
 import type { DialectInfo } from "./dialect.js"
 import { DbInt } from "./rows.js"
 import { makeTakeExecutions } from "./take.js"
@@ -19,6 +21,8 @@ export const makeScheduled = (
   const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
   const take = makeTakeExecutions(sql, info)
   const order = sql.literal("ORDER BY scheduled_at ASC, priority DESC, job_id ASC")
+  // A dispatch that loses a deadlock changed nothing: it runs again instead of failing the poll.
+  const retrying = retryLockConflicts("a dispatch")
 
   const lockDue = (batchSize: number, now: number): Effect.Effect<ReadonlyArray<DueExecution>, SqlError.SqlError> =>
     info.dialect === "sqlite"
@@ -29,8 +33,12 @@ export const makeScheduled = (
       : sql`SELECT id, job_id, queue_name, priority FROM steady_queue_scheduled_executions
             WHERE scheduled_at <= ${now} ${order} LIMIT ${limitOf(batchSize)} FOR UPDATE SKIP LOCKED`.pipe(
           Effect.tap((rows) =>
-            rows.length === 0 ? Effect.void : sql`DELETE FROM steady_queue_scheduled_executions
-              WHERE ${sql.in("id", decodeDue(rows).map((r) => r.id))}`.unprepared
+            rows.length === 0 ? Effect.void : deleteByPrimaryKey(
+              sql,
+              info,
+              "steady_queue_scheduled_executions",
+              decodeDue(rows).map((r) => r.id)
+            )
           ),
           Effect.map(decodeDue)
         )
@@ -38,21 +46,21 @@ export const makeScheduled = (
   return {
     /** Moves up to `batchSize` due jobs to ready; returns them (so the caller knows whether to go again). */
     due: (batchSize: number, now: number) =>
-      sql.withTransaction(Effect.gen(function*() {
+      retrying(sql.withTransaction(Effect.gen(function*() {
         const due = yield* lockDue(batchSize, now)
         // Limited jobs wait on their semaphore when they become due.
         yield* readyAgain(due.map((d) => d.job_id), now)
         return due
-      })),
+      }))),
     /** Makes scheduled jobs due now and moves them to ready (or blocked); returns the job ids moved. */
     now: (jobIds: ReadonlyArray<number>, now: number) =>
-      jobIds.length === 0 ? Effect.succeed([]) : sql.withTransaction(Effect.gen(function*() {
+      jobIds.length === 0 ? Effect.succeed([]) : retrying(sql.withTransaction(Effect.gen(function*() {
         const taken = yield* take("steady_queue_scheduled_executions", jobIds)
         if (taken.length === 0) return taken
         yield* sql`UPDATE steady_queue_jobs SET scheduled_at = ${now}, updated_at = ${now}
                    WHERE ${sql.in("id", taken)}`.unprepared
         yield* readyAgain(taken, now)
         return taken
-      }))
+      })))
   } as const
 }
