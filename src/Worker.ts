@@ -157,8 +157,8 @@ export const start = (
         )
       )
 
-    // Only the handler can be interrupted: once it has returned, its outcome is always handed on, so a shutdown
-    // cannot release (and so re-run) a job that already succeeded.
+    // Only the handler, and a failure write that is retrying, can be interrupted: once a handler has succeeded, its
+    // outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
     const perform = (row: JobRow) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {

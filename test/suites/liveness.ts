@@ -111,6 +111,46 @@ export const livenessSuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_processes", `id = ${workerId}`), 1)
       }))
 
+    it.scoped("a worker whose heartbeats fail for longer than the alive threshold stops its handler, and puts the job back once they go through", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ran: Array<string> = []
+        const interrupted: Array<string> = []
+        yield* handlers(Probe.toLayer(({ label }) =>
+          Effect.suspend(() => {
+            ran.push(label)
+            // The first run would go on for ever; the second returns at once.
+            return ran.length === 1 ? Effect.never : Effect.void
+          }).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted.push(label))))
+        ))
+        const sub = yield* subscribe
+        let failing = true
+        const job = yield* Probe.enqueue({ label: "long" })
+        yield* Statement.withTransformer(
+          startWorker({ threads: 1, heartbeatInterval: "1 second", aliveThreshold: "3 seconds" }),
+          (self, sql) =>
+            Effect.succeed(
+              failing && /^\s*UPDATE steady_queue_processes SET last_heartbeat_at/.test(self.compile()[0])
+                ? sql.unsafe("SELECT * FROM steady_queue_no_such_table")
+                : self
+            )
+        )
+        yield* Effect.addFinalizer(() => Effect.sync(() => (failing = false)))
+        yield* within(20_000, "the job started", Effect.sync(() => ran.length === 1))
+        // Two seconds without a heartbeat, with a 3 s threshold: it stops its handler before anyone prunes it.
+        yield* stepClock(25, "100 millis")
+        yield* within(20_000, "the handler was interrupted", Effect.sync(() => interrupted.length === 1))
+        // It wrote no failure: the job is still its claim, for pruning or for its own release.
+        assert.strictEqual(yield* count("steady_queue_claimed_executions"), 1)
+        assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
+        // Heartbeats go through again: the job goes back to ready, and runs again.
+        failing = false
+        const [done] = yield* advanceUntil(awaitFinished(sub, 1), "100 millis").pipe(Effect.timeout("20 seconds"), Effect.orDie)
+        assert.strictEqual(done.job.id, job.id)
+        assert.strictEqual(done.outcome, "succeeded")
+        assert.deepStrictEqual(ran, ["long", "long"])
+      }))
+
     if (dialect === "mysql") {
       it.scoped("KILL CONNECTION of every connection under load: the worker goes on recording finished jobs", () =>
         live(Effect.gen(function*() {
