@@ -73,6 +73,27 @@ export const livenessSuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_blocked_executions"), 0)
       }))
 
+    // SQLite has one connection: a statement that never returns holds it, and with it the whole database.
+    if (dialect !== "sqlite") {
+      it.scoped("a finish that hangs (a client call that never returns) counts as failed after its bound, and is retried", () =>
+        Effect.gen(function*() {
+          yield* reset
+          yield* handlers(probeHandler([]))
+          const sub = yield* subscribe
+          const job = yield* Probe.enqueue({ label: "hangs" })
+          let hung = 0
+          yield* breakTakingClaims(
+            startWorker({ threads: 1, heartbeatInterval: "1 second", aliveThreshold: "3 seconds" }),
+            () => (hung++ === 0 ? Effect.never : undefined)
+          )
+          const [done] = yield* advanceUntil(awaitFinished(sub, 1), "100 millis").pipe(Effect.timeout("20 seconds"), Effect.orDie)
+          assert.strictEqual(done.job.id, job.id)
+          assert.strictEqual(done.outcome, "succeeded")
+          assert.isAtLeast(hung, 2)
+          assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
+        }))
+    }
+
     it.scoped("a finish that keeps failing stops the worker: no more heartbeats or claims, pruning frees the job, and it recovers", () =>
       Effect.gen(function*() {
         yield* reset
