@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { SqlClient, Statement } from "@effect/sql"
-import { Clock, Duration, Effect, Option, Schema, TestClock, TestServices } from "effect"
+import { Clock, Deferred, Duration, Effect, Option, Schema, TestClock, TestServices } from "effect"
 import mysql from "mysql2/promise"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -170,6 +170,45 @@ export const livenessSuite = (dialect: DialectName) =>
         assert.strictEqual(done.job.id, job.id)
         assert.strictEqual(done.outcome, "succeeded")
         assert.deepStrictEqual(ran, ["long", "long"])
+      }))
+
+    it.scoped("a pruned worker interrupts the handlers of the jobs it lost, and only those: when a fenced write shows it, and at its heartbeat", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00Z"))
+        const gate = yield* Deferred.make<void>()
+        const started: Array<string> = []
+        const interrupted: Array<string> = []
+        yield* handlers(Probe.toLayer(({ label }) =>
+          Effect.sync(() => started.push(label)).pipe(
+            Effect.zipRight(label === "quick" ? Deferred.await(gate) : Effect.never),
+            Effect.onInterrupt(() => Effect.sync(() => interrupted.push(label)))
+          )
+        ))
+        yield* Probe.enqueue({ label: "quick" })
+        const held = yield* Probe.enqueue({ label: "held" })
+        const workerId = yield* startWorker({ threads: 3, heartbeatInterval: "1 minute" })
+        yield* within(20_000, "both jobs started", Effect.sync(() => started.length === 2))
+        // Pruned while alive (as after a long pause): both claims are failed.
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`UPDATE steady_queue_processes SET last_heartbeat_at = 0 WHERE id = ${workerId}`
+        yield* pruneDeadProcesses("1 second", -1)
+        assert.strictEqual(yield* errorTag(held.id), "ProcessPrunedError")
+        // A job it claims afterwards is its own.
+        const fresh = yield* Probe.enqueue({ label: "fresh" })
+        yield* within(20_000, "the fresh job started", Effect.sync(() => started.includes("fresh")))
+        // The quick job returns; its finish finds the claim gone, and the worker stops the other lost handler.
+        yield* Deferred.succeed(gate, undefined)
+        yield* within(20_000, "the lost handler was interrupted", Effect.sync(() => interrupted.includes("held")))
+        assert.deepStrictEqual(interrupted, ["held"])
+        // Now the fresh job's claim is failed too (its owner has no row); the next heartbeat finds the row gone and
+        // stops that handler before registering again.
+        yield* pruneDeadProcesses("5 minutes", -1)
+        assert.strictEqual(yield* errorTag(fresh.id), "ProcessMissingError")
+        yield* TestClock.adjust("1 minute")
+        yield* within(20_000, "the fresh handler was interrupted", Effect.sync(() => interrupted.includes("fresh")))
+        yield* within(20_000, "the worker registered again", Effect.map(count("steady_queue_processes", `id = ${workerId}`), (n) => n === 1))
+        assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
       }))
 
     if (dialect === "mysql") {
