@@ -137,11 +137,12 @@ export const livenessSuite = (dialect: DialectName) =>
         yield* reset
         const ran: Array<string> = []
         const interrupted: Array<string> = []
+        const forever = yield* Deferred.make<void>()
         yield* handlers(Probe.toLayer(({ label }) =>
           Effect.suspend(() => {
             ran.push(label)
-            // The first run would go on for ever; the second returns at once.
-            return ran.length === 1 ? Effect.never : Effect.void
+            // The first run would go on until the test ends; the second returns at once.
+            return ran.length === 1 ? Deferred.await(forever) : Effect.void
           }).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted.push(label))))
         ))
         const sub = yield* subscribe
@@ -156,7 +157,7 @@ export const livenessSuite = (dialect: DialectName) =>
                 : self
             )
         )
-        yield* Effect.addFinalizer(() => Effect.sync(() => (failing = false)))
+        yield* Effect.addFinalizer(() => Effect.sync(() => (failing = false)).pipe(Effect.zipRight(Deferred.succeed(forever, undefined))))
         yield* within(20_000, "the job started", Effect.sync(() => ran.length === 1))
         // Two seconds without a heartbeat, with a 3 s threshold: it stops its handler before anyone prunes it.
         yield* stepClock(25, "100 millis")
@@ -177,17 +178,20 @@ export const livenessSuite = (dialect: DialectName) =>
         yield* reset
         yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00Z"))
         const gate = yield* Deferred.make<void>()
+        const forever = yield* Deferred.make<void>()
         const started: Array<string> = []
         const interrupted: Array<string> = []
         yield* handlers(Probe.toLayer(({ label }) =>
           Effect.sync(() => started.push(label)).pipe(
-            Effect.zipRight(label === "quick" ? Deferred.await(gate) : Effect.never),
+            Effect.zipRight(Deferred.await(label === "quick" ? gate : forever)),
             Effect.onInterrupt(() => Effect.sync(() => interrupted.push(label)))
           )
         ))
         yield* Probe.enqueue({ label: "quick" })
         const held = yield* Probe.enqueue({ label: "held" })
         const workerId = yield* startWorker({ threads: 3, heartbeatInterval: "1 minute" })
+        // Whatever happens, the handlers return before the worker shuts down.
+        yield* Effect.addFinalizer(() => Effect.all([Deferred.succeed(gate, undefined), Deferred.succeed(forever, undefined)]))
         yield* within(20_000, "both jobs started", Effect.sync(() => started.length === 2))
         // Pruned while alive (as after a long pause): both claims are failed.
         const sql = yield* SqlClient.SqlClient
