@@ -81,6 +81,7 @@ const workerOptions = (config: QueueConfig.QueueConfig, w: QueueConfig.WorkerCon
   ...Worker.fromConfig(w),
   supervisorId,
   heartbeatInterval: config.processHeartbeatInterval,
+  aliveThreshold: config.processAliveThreshold,
   preserveFinishedJobs: config.preserveFinishedJobs,
   shutdownTimeout: config.shutdownTimeout
 })

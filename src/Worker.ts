@@ -10,7 +10,8 @@ import { JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults, type WorkerConfig } from "./QueueConfig.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 import * as Finisher from "./internal/Finisher.js"
-import { randomName, register, writeRetry } from "./internal/ProcessRow.js"
+import * as Liveness from "./internal/Liveness.js"
+import { randomName, registerRow, writeRetry } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
 import { awaitQuit } from "./internal/Signals.js"
 import type { JobRow } from "./internal/sql/rows.js"
@@ -26,6 +27,11 @@ export interface WorkerOptions {
   readonly preserveFinishedJobs?: boolean
   readonly shutdownTimeout?: Duration.DurationInput
   readonly heartbeatInterval?: Duration.DurationInput
+  /**
+   * The supervisors' `processAliveThreshold`. A worker that cannot heartbeat or write outcomes for about this
+   * long stops its handlers, claims nothing and stops heartbeating, so that pruning takes its jobs.
+   */
+  readonly aliveThreshold?: Duration.DurationInput
 }
 
 export const fromConfig = (config: WorkerConfig): WorkerOptions => ({
@@ -66,12 +72,13 @@ export const start = (
       yield* Effect.logWarning(`steady-queue: ignoring queue names with a '*' that is not at the end: ${parsed.ignored.join(", ")}`)
     }
 
-    const processId = yield* register({
+    const heartbeatInterval = options.heartbeatInterval ?? defaults.processHeartbeatInterval
+    const registered = yield* registerRow({
       kind: "Worker",
       name: options.name ?? randomName("Worker"),
       supervisorId: options.supervisorId ?? null,
       metadata: { queues: options.queues ?? defaults.workerQueues, threads, pollingInterval: Duration.toMillis(pollingInterval) },
-      heartbeatInterval: options.heartbeatInterval ?? defaults.processHeartbeatInterval
+      heartbeatInterval
     }, (id) =>
       // Last step of shutdown: whatever is still claimed by this worker goes back to ready.
       Effect.flatMap(Clock.currentTimeMillis, (now) => store.claimed.release(undefined, id, now)).pipe(
@@ -79,29 +86,75 @@ export const start = (
         Effect.tap((released) =>
           released.length > 0 ? Effect.logInfo(`steady-queue: released ${released.length} unfinished job(s) back to ready`) : Effect.void
         ),
-        Effect.catchAll((e) => Effect.logError("steady-queue: could not release claimed jobs; pruning will fail them", e)),
+        Effect.catchAllCause((e) => Effect.logError("steady-queue: could not release claimed jobs; pruning will fail them", e)),
         Effect.asVoid
       ))
+    const processId = registered.id
+    const liveness = yield* Liveness.make({
+      aliveThreshold: options.aliveThreshold ?? defaults.processAliveThreshold,
+      heartbeatInterval
+    })
 
-    const completions = yield* Finisher.start({ processId, preserveFinishedJobs: preserve })
+    // Running job fibers by job id, and the jobs among them that are no longer this worker's (pruned, or
+    // stopped for want of liveness): their handlers are interrupted and they write no outcome.
+    const running = new Map<number, Fiber.RuntimeFiber<void>>()
+    const lost = new Set<number>()
+    const interruptHandler = (jobId: number, fiber: Fiber.RuntimeFiber<void>) =>
+      Effect.suspend(() => {
+        lost.add(jobId)
+        return Fiber.interruptFork(fiber)
+      })
 
+    /** Stops the handlers of running jobs whose claim is gone; jobs claimed after the check began are left alone. */
+    const dropLost = Effect.gen(function*() {
+      const snapshot = [...running]
+      if (snapshot.length === 0) return
+      const owned = new Set(yield* Liveness.attempt(store.ownership.claimedBy(processId), liveness.attemptTimeout))
+      for (const [jobId, fiber] of snapshot) {
+        if (owned.has(jobId) || running.get(jobId) !== fiber) continue
+        yield* Effect.logWarning(`steady-queue: job ${jobId} is no longer claimed by this worker; its handler is interrupted`)
+        yield* interruptHandler(jobId, fiber)
+      }
+    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("steady-queue: could not check which jobs this worker still holds", cause)))
+
+    const completions = yield* Finisher.start({
+      processId,
+      preserveFinishedJobs: preserve,
+      liveness,
+      onFenced: () => dropLost
+    })
+
+    // Retried until written, like successes; a failure that cannot be written stops the worker through its
+    // liveness. Interrupted (shutdown past its timeout, or the worker stopping), the job is left to the release
+    // or to pruning.
     const fail = (job: JobDescription, error: JobError) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const recorded = yield* store.claimed.fail(job, processId, JobError.encodeJson(error), now).pipe(
-          Effect.retry(writeRetry)
+        yield* Liveness.outcomePending(liveness, job.id)
+        const recorded = yield* Liveness.retryWrite(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => store.claimed.fail(job, processId, JobError.encodeJson(error), now)),
+          {
+            timeout: liveness.attemptTimeout,
+            schedule: Liveness.untilWritten,
+            merge: (a, late) => a || late,
+            onFailure: (e) => Effect.logWarning(`steady-queue: could not record the failure of job ${job.id}; retrying`, e)
+          }
         )
         if (recorded) {
           yield* events.publish(JobEvent.Finished({ job, processId, outcome: "failed", error }))
         }
-        else yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its failure was not recorded`)
+        else {
+          yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its failure was not recorded`)
+          yield* dropLost
+        }
       }).pipe(
-        Effect.catchAll((e) => Effect.logError(`steady-queue: could not record the failure of job ${job.id}`, e)),
-        Effect.uninterruptible
+        Effect.ensuring(Liveness.settle(liveness, [job.id])),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.interrupt : Effect.logError(`steady-queue: could not record the failure of job ${job.id}`, cause)
+        )
       )
 
-    // Only the handler can be interrupted: once it has returned, its outcome is always handed on, so a shutdown
-    // cannot release (and so re-run) a job that already succeeded.
+    // Only the handler, and a failure write that is retrying, can be interrupted: once a handler has succeeded, its
+    // outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
     const perform = (row: JobRow) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
@@ -112,9 +165,12 @@ export const start = (
             ? Exit.fail(new UnknownTaskError({ taskName: row.task_name, message: `no handler is registered for task "${row.task_name}"` }))
             : yield* Effect.exit(restore(handler.run(row.arguments, job)))
           if (Exit.isSuccess(exit)) yield* completions.offer(job)
-          // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted otherwise (the
-          // handler interrupted itself): a failure like any other.
-          else if (!(stopping && Cause.isInterruptedOnly(exit.cause))) yield* fail(job, JobError.fromCause(exit.cause))
+          // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted because the job
+          // is no longer this worker's: nothing to write. Interrupted otherwise (the handler interrupted itself):
+          // a failure like any other.
+          else if (!((stopping || lost.has(job.id)) && Cause.isInterruptedOnly(exit.cause))) {
+            yield* restore(fail(job, JobError.fromCause(exit.cause)))
+          }
         })
       )
 
@@ -152,14 +208,18 @@ export const start = (
       })
 
     const idle = Effect.raceFirst(Queue.take(wakeups), Effect.sleep(pollingInterval))
+    // Open while the worker is live; closed, it claims nothing.
+    const claiming = yield* Effect.makeLatch(true)
 
     const loop = Effect.gen(function*() {
       while (true) {
+        yield* claiming.await
         const free = threads - inFlight
         if (free <= 0) {
           yield* Queue.take(slotFreed)
-          // Jobs that end together free their slots together: let them, and claim for all at once.
-          yield* Effect.yieldNow()
+          // Jobs that end together free their slots together: let them, and claim for all at once. The outcomes
+          // of those jobs get their turn at the database first (their writes start in a fiber of their own).
+          for (let i = 0; i < 4; i++) yield* Effect.yieldNow()
           continue
         }
         const claimed = yield* poll(free).pipe(
@@ -170,19 +230,46 @@ export const start = (
               : Effect.as(Effect.logWarning("steady-queue: polling failed", cause), [] as ReadonlyArray<JobRow>)
           )
         )
+        // Stopped while polling: what it claimed is not started; it is released when the worker recovers, or
+        // failed by pruning.
+        if (liveness.stalled) continue
         for (const row of claimed) {
           inFlight++
-          yield* FiberSet.run(jobs, perform(row).pipe(
+          const fiber = yield* FiberSet.run(jobs, perform(row).pipe(
             Effect.ensuring(Effect.suspend(() => {
               inFlight--
+              running.delete(row.id)
+              lost.delete(row.id)
               return Queue.offer(slotFreed, undefined)
             }))
           ))
+          if (fiber.unsafePoll() === null) running.set(row.id, fiber)
         }
         if (claimed.length < free) yield* idle
       }
     })
     const poller = yield* Effect.forkDaemon(loop)
+
+    yield* Liveness.watch(liveness, {
+      processId,
+      heartbeat: registered.heartbeat,
+      registerAgain: registered.registerAgain,
+      stop: (reason) =>
+        Effect.gen(function*() {
+          yield* claiming.close
+          yield* Effect.logError(
+            `steady-queue: worker ${processId} stops its ${running.size} running job(s), claims nothing and stops heartbeating: ${reason}; ` +
+              `pruning will fail the jobs it holds unless it recovers first`
+          )
+          for (const [jobId, fiber] of running) yield* interruptHandler(jobId, fiber)
+        }),
+      idle: Effect.sync(() => inFlight === 0),
+      releaseHeld: (now) =>
+        Effect.flatMap(store.claimed.release(undefined, processId, now), (released) =>
+          released.length > 0 ? Effect.logInfo(`steady-queue: released ${released.length} job(s) of stopped handlers back to ready`) : Effect.void),
+      dropLost,
+      resume: claiming.open
+    }, heartbeatInterval)
 
     const shutdownTimeout = options.shutdownTimeout ?? defaults.shutdownTimeout
     // Added last, so it runs first: stop polling, then let running jobs finish within the shutdown timeout.

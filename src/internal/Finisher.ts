@@ -3,16 +3,15 @@
  * `Finished` event each. When the scope closes, whatever is still queued is written before the worker releases
  * its claims.
  */
-import { Clock, Duration, Effect, Queue, Schedule, type Scope } from "effect"
+import { Cause, Clock, Effect, Queue, type Schedule, type Scope } from "effect"
 import type { JobDescription } from "../CurrentJob.js"
 import { JobEvent, JobEvents } from "../JobEvents.js"
+import * as Liveness from "./Liveness.js"
 import { writeRetry } from "./ProcessRow.js"
 import { Store } from "./Store.js"
 
 /** Successful jobs finished per statement. */
 const batchSize = 500
-
-const untilWritten = Schedule.exponential(Duration.millis(50), 2).pipe(Schedule.either(Schedule.spaced(Duration.seconds(5))))
 
 export interface Finisher {
   /** Queues a job that succeeded. Never waits: the queue is bounded in practice by claims, which also need the
@@ -23,31 +22,55 @@ export interface Finisher {
 export const start = (options: {
   readonly processId: number
   readonly preserveFinishedJobs: boolean
+  /** Every queued job is pending there until its batch is written: outcomes stuck too long stop the worker. */
+  readonly liveness: Liveness.Liveness
+  /** Jobs whose claim was gone when their success was written: the worker was pruned. */
+  readonly onFenced: (jobs: ReadonlyArray<JobDescription>) => Effect.Effect<void>
 }): Effect.Effect<Finisher, never, Store | JobEvents | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
     const events = yield* JobEvents
-    const { processId } = options
+    const { liveness, processId } = options
     const queue = yield* Queue.unbounded<JobDescription>()
 
-    const finish = (jobs: ReadonlyArray<JobDescription>, retry: Schedule.Schedule<unknown, unknown>) =>
+    const write = (jobs: ReadonlyArray<JobDescription>, retry: Schedule.Schedule<unknown, unknown>) =>
+      Liveness.retryWrite(
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => store.claimed.finish(jobs, processId, now, options.preserveFinishedJobs)
+        ),
+        {
+          timeout: liveness.attemptTimeout,
+          schedule: retry,
+          merge: (a, late) => [...a, ...late],
+          onFailure: (e) => Effect.logWarning(`steady-queue: could not record ${jobs.length} finished job(s); retrying`, e)
+        }
+      )
+
+    const announce = (jobs: ReadonlyArray<JobDescription>, finished: ReadonlySet<number>) =>
       Effect.gen(function*() {
-        const finished = new Set(
-          yield* Effect.flatMap(
-            Clock.currentTimeMillis,
-            (now) => store.claimed.finish(jobs, processId, now, options.preserveFinishedJobs)
-          ).pipe(Effect.retry(retry))
-        )
         yield* events.publishAll(
           jobs.filter((job) => finished.has(job.id)).map((job) =>
             JobEvent.Finished({ job, processId, outcome: "succeeded", error: undefined })
           )
         )
-        for (const job of jobs) {
-          if (!finished.has(job.id)) {
-            yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its success was not recorded`)
-          }
+        const fenced = jobs.filter((job) => !finished.has(job.id))
+        for (const job of fenced) {
+          yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its success was not recorded`)
         }
+        if (fenced.length > 0) yield* options.onFenced(fenced)
+      })
+
+    const finish = (jobs: ReadonlyArray<JobDescription>, retry: Schedule.Schedule<unknown, unknown>) =>
+      Effect.gen(function*() {
+        const finished = new Set(yield* write(jobs, retry))
+        yield* Liveness.settle(liveness, jobs.map((j) => j.id))
+        // Written: whatever goes wrong from here is logged, and the batch is not written again.
+        yield* announce(jobs, finished).pipe(
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("steady-queue: after finishing jobs", cause)
+          )
+        )
       })
 
     // At shutdown: what is left, with a bounded retry so a database that is gone cannot hold the process forever.
@@ -60,13 +83,24 @@ export const start = (options: {
         ), { discard: true })
     })
     yield* Effect.addFinalizer(() => flushAll)
-    // While running, a batch is retried until it is written: an outcome is never dropped. Interrupted (shutdown)
-    // while waiting, the batch goes back to the queue for `flushAll`; nothing taken is ever lost in between.
+    // While running, a batch is retried until it is written: an outcome is never dropped (a batch that cannot be
+    // written stops the worker through its liveness, and pruning takes the jobs). Interrupted (shutdown) while
+    // waiting, the batch goes back to the queue for `flushAll`; nothing taken is ever lost in between.
     yield* Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(restore(Queue.takeBetween(queue, 1, batchSize)), (chunk) => {
         const batch = Array.from(chunk)
-        return restore(finish(batch, untilWritten)).pipe(Effect.onInterrupt(() => Queue.offerAll(queue, batch)))
+        return restore(finish(batch, Liveness.untilWritten)).pipe(
+          Effect.onInterrupt(() => Queue.offerAll(queue, batch)),
+          // Nothing may end this fiber but the scope: a fiber that died here would leave every later job claimed.
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause)
+              ? Effect.failCause(cause)
+              : Effect.logError("steady-queue: finishing jobs failed; retrying", cause).pipe(Effect.zipRight(Queue.offerAll(queue, batch)))
+          )
+        )
       })
     ).pipe(Effect.forever, Effect.forkScoped)
-    return { offer: (job) => Effect.asVoid(Queue.offer(queue, job)) }
+    return {
+      offer: (job) => Effect.zipRight(Liveness.outcomePending(liveness, job.id), Effect.asVoid(Queue.offer(queue, job)))
+    }
   })

@@ -1,8 +1,10 @@
 /**
  * A registered process: its row is inserted when the scope opens, kept alive by heartbeats, and removed when
- * the scope closes, after `beforeDeregister` (a worker releases its claims there).
+ * the scope closes, after `beforeDeregister` (a worker releases its claims there). Workers heartbeat through
+ * their liveness loop (`Liveness.watch`); every other process through `register`'s own.
  */
-import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
+import type { SqlError } from "@effect/sql"
+import { Cause, Clock, Duration, Effect, Schedule, type Scope } from "effect"
 import * as os from "node:os"
 import { Store } from "./Store.js"
 
@@ -16,10 +18,20 @@ export interface ProcessRegistration {
 
 export const randomName = (kind: string) => `${kind.toLowerCase()}-${crypto.randomUUID().slice(0, 8)}`
 
-export const register = (
+/** A registered row: the process heartbeats it, and puts it back if it was pruned while alive. */
+export interface Registered {
+  readonly id: number
+  /** Writes a heartbeat at `now`; returns whether the row was still there. */
+  readonly heartbeat: (now: number) => Effect.Effect<boolean, SqlError.SqlError>
+  /** Puts the row of a process that was pruned while alive back, under the same id. */
+  readonly registerAgain: (now: number) => Effect.Effect<void, SqlError.SqlError>
+}
+
+/** Registers the row for the scope, without heartbeats: for a process that runs its own (a worker). */
+export const registerRow = (
   registration: ProcessRegistration,
   beforeDeregister: (processId: number) => Effect.Effect<void> = () => Effect.void
-): Effect.Effect<number, never, Store | Scope.Scope> =>
+): Effect.Effect<Registered, never, Store | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
     const row = {
@@ -38,24 +50,40 @@ export const register = (
       (id) =>
         beforeDeregister(id).pipe(
           Effect.zipRight(store.processes.deregister(id).pipe(Effect.retry(writeRetry))),
-          Effect.catchAll((e) => Effect.logWarning(`steady-queue: could not deregister process ${id}`, e))
+          Effect.catchAllCause((cause) => Effect.logWarning(`steady-queue: could not deregister process ${id}`, cause))
         )
     )
+    return {
+      id,
+      heartbeat: (now) => store.processes.heartbeat(id, now),
+      registerAgain: (now) => Effect.asVoid(store.processes.register(row, now, id))
+    }
+  })
+
+export const register = (
+  registration: ProcessRegistration,
+  beforeDeregister: (processId: number) => Effect.Effect<void> = () => Effect.void
+): Effect.Effect<number, never, Store | Scope.Scope> =>
+  Effect.gen(function*() {
+    const registered = yield* registerRow(registration, beforeDeregister)
     // A process pruned while it was alive (a long pause, a network split) finds its row gone: its claims were
     // failed, and its late completions are fenced off. It puts its row back and carries on with new work.
     const beat = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      if (yield* store.processes.heartbeat(id, now)) return
-      yield* Effect.logWarning(`steady-queue: process ${id} (${registration.kind}) was pruned; registering again`)
-      yield* store.processes.register(row, now, id)
+      if (yield* registered.heartbeat(now)) return
+      yield* Effect.logWarning(`steady-queue: process ${registered.id} (${registration.kind}) was pruned; registering again`)
+      yield* registered.registerAgain(now)
     })
     yield* beat.pipe(
-      Effect.catchAll((e) => Effect.logWarning("steady-queue: heartbeat failed", e)),
+      // Defects too: one bad heartbeat must not end them all.
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logWarning("steady-queue: heartbeat failed", cause)
+      ),
       Effect.repeat(Schedule.spaced(registration.heartbeatInterval)),
       Effect.delay(registration.heartbeatInterval),
       Effect.forkScoped
     )
-    return id
+    return registered.id
   })
 
 /** For writes that must not be lost to a passing database error: back off, then give up after about a minute. */

@@ -11,6 +11,7 @@ import { makeFailed } from "./sql/failed.js"
 import { makeJobs } from "./sql/jobs.js"
 import { makeListing } from "./sql/listing.js"
 import { makeOverview } from "./sql/overview.js"
+import { makeOwnership } from "./sql/ownership.js"
 import { makeProcesses } from "./sql/processes.js"
 import { makeQueues } from "./sql/queues.js"
 import { makeRecurring } from "./sql/recurring.js"
@@ -61,6 +62,7 @@ const make = Effect.gen(function*() {
     claim: makeClaim(sql, info),
     claimGuardsPauses: claimGuardsPauses(info),
     claimed: makeClaimed(sql, info, semaphores),
+    ownership: makeOwnership(sql),
     scheduled: makeScheduled(sql, info, semaphores.readyAgain),
     listing: makeListing(sql),
     overview: makeOverview(sql, info),
