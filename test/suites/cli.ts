@@ -106,7 +106,8 @@ export const cliSuite = (dialect: DialectName) =>
           const child = yield* track(() => cli(["start", "--config", "test/support/cli.config.ts"], { STEADY_QUEUE_DATABASE_URL: db.url, PROBE_OUT: out }))
           yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === 1), {
             within: 90_000,
-            what: () => `the job finished by the started supervisor; it printed:\n${child.output()}`
+            what: "the job finished by the started supervisor",
+            detail: () => `steady-queue start printed:\n${child.output()}`
           })
           assert.deepStrictEqual(fs.readFileSync(out, "utf8").trim().split("\n"), ["via-cli"])
           const exit = yield* stopChild(child, "SIGTERM", 30_000, "steady-queue start")

@@ -55,7 +55,7 @@ const stop = (child: Child) =>
   })
 
 /** What a failed wait reports: the supervisor's output says where it was. */
-const waited = (what: string, child: Child) => () => `${what}; the supervisor printed:\n${child.output()}`
+const waited = (what: string, child: Child) => ({ what, detail: () => `the supervisor printed:\n${child.output()}` })
 
 const pidsOf = (kind: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -79,7 +79,7 @@ const workersUp = (child: Child, n: number) =>
   Effect.gen(function*() {
     yield* eventually(Effect.map(pidsOf("Worker"), (pids) => pids.length >= n), {
       within: bounds.startup,
-      what: waited(`${n} worker(s) registered`, child)
+      ...waited(`${n} worker(s) registered`, child)
     })
     return yield* pidsOf("Worker")
   })
@@ -103,7 +103,7 @@ export const forkSuite = (dialect: DialectName) =>
         const [worker] = yield* workersUp(supervisor, 1)
         yield* eventually(Effect.sync(() => lines(out).filter((l) => l.startsWith("started gate")).length === 2), {
           within: bounds.work,
-          what: waited("both gate jobs started", supervisor)
+          ...waited("both gate jobs started", supervisor)
         })
         process.kill(worker, "SIGKILL")
         // The supervisor fails what the dead worker held and starts a new worker, which drains the rest.
@@ -111,7 +111,7 @@ export const forkSuite = (dialect: DialectName) =>
           const settled = (yield* count("steady_queue_ready_executions")) === 0 &&
             (yield* count("steady_queue_claimed_executions")) === 0
           return settled && (yield* pidsOf("Worker")).some((pid) => pid !== worker)
-        }), { within: bounds.startup + bounds.work, what: waited("a new worker drained the ready jobs", supervisor) })
+        }), { within: bounds.startup + bounds.work, ...waited("a new worker drained the ready jobs", supervisor) })
         const failed = yield* JobClient.failedJobs({ limit: 1000 })
         const failedLabels = new Set(failed.map((j) => (JSON.parse(j.arguments) as { label: string }).label))
         assert.includeMembers([...failedLabels], ["gate-1", "gate-2"], "the killed worker's jobs failed")
@@ -120,7 +120,7 @@ export const forkSuite = (dialect: DialectName) =>
         yield* JobClient.retryAllFailed
         yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === jobs.length), {
           within: bounds.work,
-          what: waited(`all ${jobs.length} jobs finished after the retry`, supervisor)
+          ...waited(`all ${jobs.length} jobs finished after the retry`, supervisor)
         })
         assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
         assertNoUnexplainedRepeats(done(out), failedLabels)
@@ -137,7 +137,7 @@ export const forkSuite = (dialect: DialectName) =>
         yield* JobClient.enqueueAll(Array.from({ length: 40 }, (_, i) => Probe.job({ label: `slow-${i}` })))
         const supervisor = yield* superviseIn(db, out, { ...forkConfig, workers: [{ threads: 4, processes: 2, pollingInterval: "20 millis" }] })
         yield* workersUp(supervisor, 2)
-        yield* eventually(Effect.sync(() => done(out).length >= 8), { within: bounds.work, what: waited("8 jobs done", supervisor) })
+        yield* eventually(Effect.sync(() => done(out).length >= 8), { within: bounds.work, ...waited("8 jobs done", supervisor) })
         yield* stop(supervisor)
         assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
         assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
@@ -157,13 +157,14 @@ export const forkSuite = (dialect: DialectName) =>
           const supervisor = yield* superviseIn(db, tempFile("orphans.txt"), { ...forkConfig, dispatchers: [{}], scheduler: {} })
           yield* eventually(Effect.map(count("steady_queue_processes"), (n) => n === 4), {
             within: bounds.startup,
-            what: waited("the supervisor and its 3 children registered", supervisor)
+            ...waited("the supervisor and its 3 children registered", supervisor)
           })
           const children = [...(yield* pidsOf("Worker")), ...(yield* pidsOf("Dispatcher")), ...(yield* pidsOf("Scheduler"))]
           yield* stopChild(supervisor, "SIGKILL", bounds.exit, "the supervisor")
           yield* eventually(Effect.sync(() => children.every((pid) => !alive(pid))), {
             within: bounds.exit,
-            what: () => `the children (${children.filter(alive).join(", ")} still alive) exited`
+            what: "the children exited",
+            detail: () => `still alive: ${children.filter(alive).join(", ")}`
           })
           // They deregistered on the way out; only the killed supervisor's row is left, for pruning.
           assert.deepStrictEqual(yield* pidsOf("Worker"), [])
@@ -186,7 +187,7 @@ export const forkSuite = (dialect: DialectName) =>
           })
           yield* eventually(Effect.sync(() => lines(out).some((l) => l.startsWith("started stuck"))), {
             within: bounds.startup,
-            what: waited(`${mode} mode: the stuck job started`, supervisor)
+            ...waited(`${mode} mode: the stuck job started`, supervisor)
           })
           const exit = yield* stopChild(supervisor, "SIGQUIT", bounds.exit, `the ${mode} mode supervisor`)
           assert.strictEqual(exit.code, 0, exit.output)
@@ -209,7 +210,7 @@ export const forkSuite = (dialect: DialectName) =>
           yield* enqueueShort(3000)
           yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === 3000), {
             within: bounds.work,
-            what: waited("3,000 jobs finished", hosts[0])
+            ...waited("3,000 jobs finished", hosts[0])
           })
           yield* Effect.forEach(hosts, stop, { concurrency: "unbounded", discard: true })
           const all = outs.flatMap(done)

@@ -74,8 +74,10 @@ export { describeBound, scaled, timeScale } from "./scale.js"
 export interface EventuallyOptions {
   /** The bound in real milliseconds before the time scale (default 60 s). */
   readonly within?: number
-  /** What was awaited, for the failure message; a function is called only on failure (e.g. for a child's output). */
-  readonly what?: string | (() => string)
+  /** What was awaited, for the failure message. */
+  readonly what?: string
+  /** More for the failure message, computed only then (e.g. what a child process printed). */
+  readonly detail?: () => string
 }
 
 /**
@@ -90,6 +92,6 @@ export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, option
       if (yield* condition) return
       yield* TestServices.provideLive(Effect.sleep("10 millis"))
     }
-    const what = typeof options.what === "function" ? options.what() : options.what ?? "condition"
-    return yield* Effect.dieMessage(`${what} not met within ${describeBound(bound)}`)
+    const detail = options.detail ? `\n${options.detail()}` : ""
+    return yield* Effect.dieMessage(`${options.what ?? "condition"} not met within ${describeBound(bound)}${detail}`)
   })

@@ -2,8 +2,8 @@
  * Child processes for the multi-process tests, always with a bounded wait, never left behind.
  *
  * A child started with `startChild` or `track` belongs to the test's scope: if it still runs when the scope closes
- * (the test failed or timed out), it is SIGKILLed. Forked grandchildren (fork mode) leave by themselves once their
- * supervisor is gone. Any child still running when the test worker exits is SIGKILLed then.
+ * (the test failed or timed out), it and its own children (fork mode) are SIGKILLed. Any child still running when
+ * the test worker exits is SIGKILLed then.
  * Bounds are stretched by the time scale (scale.ts).
  */
 import { Effect, type Scope, TestServices } from "effect"
@@ -93,7 +93,55 @@ export interface Child {
   readonly hasExited: () => boolean
 }
 
-/** Follows a child just spawned, for the current scope: it is SIGKILLed if it still runs when the scope closes. */
+/**
+ * The processes below `pid` (Linux; elsewhere none): forked children of a supervisor, which leave by themselves
+ * once it is gone, except one still starting when it died, which never learns of it.
+ */
+const descendants = (pid: number): Array<number> => {
+  let entries: Array<string>
+  try {
+    entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))
+  } catch {
+    return []
+  }
+  const children = new Map<number, Array<number>>()
+  for (const entry of entries) {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after its closing parenthesis.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: Array<number> = []
+  const visit = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      found.push(c)
+      visit(c)
+    }
+  }
+  visit(pid)
+  return found
+}
+
+const killTree = (child: ChildProcess) => {
+  const below = child.pid === undefined ? [] : descendants(child.pid)
+  child.kill("SIGKILL")
+  for (const pid of below) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/**
+ * Follows a child just spawned, for the current scope: if it still runs when the scope closes, it and the
+ * processes it started are SIGKILLed.
+ */
 export const track = (start: () => ChildProcess): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync((): Child => {
@@ -113,7 +161,7 @@ export const track = (start: () => ChildProcess): Effect.Effect<Child, never, Sc
     (child) =>
       child.hasExited()
         ? Effect.void
-        : Effect.sync(() => child.process.kill("SIGKILL")).pipe(
+        : Effect.sync(() => killTree(child.process)).pipe(
           Effect.zipRight(Effect.promise(() => child.exited)),
           Effect.timeout(scaled(10_000)),
           Effect.ignore,
@@ -134,7 +182,7 @@ export const awaitExit = (child: Child, ms: number, what = "child"): Effect.Effe
   return Effect.promise(() => child.exited).pipe(
     Effect.timeoutFail({ duration: bound, onTimeout: () => `${what} did not exit within ${describeBound(bound)}` }),
     Effect.catchAll((message) =>
-      Effect.sync(() => child.process.kill("SIGKILL")).pipe(
+      Effect.sync(() => killTree(child.process)).pipe(
         Effect.zipRight(Effect.dieMessage(`${message}; its output:\n${child.output()}`))
       )
     ),
