@@ -1,9 +1,10 @@
 /**
- * vitest global setup: bundles the programs the multi-process tests start into one plain JavaScript file each
- * (kept in tmp/test-children, rebuilt when a file it is built from changes). A child started with `node --import tsx` spends 3 to 4 s of CPU loading the sources and their
- * dependencies through tsx's loader (8 s or more of wall time on a busy 2-core machine, for every supervisor and
- * every forked worker); the bundle starts in under 1 s. Native drivers stay outside the bundle. If bundling
- * fails, the children run through tsx as before (processes.ts).
+ * vitest global setup: bundles the programs the multi-process tests start into one plain JavaScript file each,
+ * kept in tmp/test-children and rebuilt when a file it is built from changes. A child started with
+ * `node --import tsx` spends 3 to 4 s of CPU loading the sources and their dependencies through tsx's loader (8 s
+ * or more of wall time on a busy 2-core machine, for every supervisor and every forked worker); the bundle starts
+ * in under 1 s. Native drivers stay outside the bundle. If bundling fails, the children run through tsx as
+ * before (processes.ts).
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
