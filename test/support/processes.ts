@@ -61,8 +61,8 @@ export const spawnChild = (script: string, args: ReadonlyArray<string>, config?:
  * Resolves with the exit code and signal, or kills the child and rejects after `ms` (scaled). The output is what
  * the child printed after this call: prefer `track`, which collects it from the start.
  */
-export const waitForExit = (child: ChildProcess, ms: number) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve, reject) => {
+export const waitForExit = (child: ChildProcess, ms: number) => {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve, reject) => {
     watch(child)
     const bound = scaled(ms)
     let output = ""
@@ -77,6 +77,10 @@ export const waitForExit = (child: ChildProcess, ms: number) =>
       resolve({ code, signal, output })
     })
   })
+  // A test that failed before awaiting this must not add an unhandled rejection to its failure.
+  exited.catch(() => {})
+  return exited
+}
 
 export interface ChildExit {
   readonly code: number | null
