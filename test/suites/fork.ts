@@ -160,6 +160,8 @@ export const forkSuite = (dialect: DialectName) =>
             ...waited("the supervisor and its 3 children registered", supervisor)
           })
           const children = [...(yield* pidsOf("Worker")), ...(yield* pidsOf("Dispatcher")), ...(yield* pidsOf("Scheduler"))]
+          // Should this test fail, the children it found alive must not outlive it.
+          yield* Effect.addFinalizer(() => Effect.sync(() => children.forEach((pid) => alive(pid) && process.kill(pid, "SIGKILL"))).pipe(Effect.ignore))
           yield* stopChild(supervisor, "SIGKILL", bounds.exit, "the supervisor")
           yield* eventually(Effect.sync(() => children.every((pid) => !alive(pid))), {
             within: bounds.exit,
