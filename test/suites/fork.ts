@@ -161,7 +161,7 @@ export const forkSuite = (dialect: DialectName) =>
           })
           const children = [...(yield* pidsOf("Worker")), ...(yield* pidsOf("Dispatcher")), ...(yield* pidsOf("Scheduler"))]
           // Should this test fail, the children it found alive must not outlive it.
-          yield* Effect.addFinalizer(() => Effect.sync(() => children.forEach((pid) => alive(pid) && process.kill(pid, "SIGKILL"))).pipe(Effect.ignore))
+          yield* Effect.addFinalizer(() => Effect.forEach(children, (pid) => Effect.ignore(Effect.try(() => process.kill(pid, "SIGKILL")))))
           yield* stopChild(supervisor, "SIGKILL", bounds.exit, "the supervisor")
           yield* eventually(Effect.sync(() => children.every((pid) => !alive(pid))), {
             within: bounds.exit,
