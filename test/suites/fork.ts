@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, TestServices } from "effect"
+import { Effect, Exit, Option, TestServices } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -161,7 +161,11 @@ export const forkSuite = (dialect: DialectName) =>
           })
           const children = [...(yield* pidsOf("Worker")), ...(yield* pidsOf("Dispatcher")), ...(yield* pidsOf("Scheduler"))]
           // Should this test fail, the children it found alive must not outlive it.
-          yield* Effect.addFinalizer(() => Effect.forEach(children, (pid) => Effect.ignore(Effect.try(() => process.kill(pid, "SIGKILL")))))
+          yield* Effect.addFinalizer((exit) =>
+            Exit.isSuccess(exit)
+              ? Effect.void
+              : Effect.forEach(children.filter(alive), (pid) => Effect.ignore(Effect.try(() => process.kill(pid, "SIGKILL"))))
+          )
           yield* stopChild(supervisor, "SIGKILL", bounds.exit, "the supervisor")
           yield* eventually(Effect.sync(() => children.every((pid) => !alive(pid))), {
             within: bounds.exit,
