@@ -85,7 +85,7 @@ export const recurringSuite = (dialect: DialectName) =>
           Recurring.make({ key: "midnight", schedule: "@midnight", task: Probe, payload: { label: "m" } }),
           Recurring.make({ key: "berlin", schedule: "0 9 * * *", timeZone: "Europe/Berlin", task: Probe, payload: { label: "b" } })
         ))
-        yield* Scheduler.start({ pollingInterval: "1 day" })
+        yield* Scheduler.start({ pollingInterval: "1 day", heartbeatInterval: "1 day" })
         const steps = ["2 minutes", "8 hours", "16 hours", "7 hours", "24 hours"] as const
         const expected = [1, 2, 3, 4, 6]
         for (let i = 0; i < steps.length; i++) {

@@ -5,6 +5,7 @@ import { SqlClient, Statement } from "@effect/sql"
 import { type Duration, Effect, Fiber, Layer, Queue, Schema, type Scope, TestClock, TestServices } from "effect"
 import { JobEvents, Task, Worker } from "../../src/index.js"
 import type { JobEvent } from "../../src/JobEvents.js"
+import { describeBound, scaled } from "./scale.js"
 
 export const Probe = Task.make("Probe", { payload: Schema.Struct({ label: Schema.String }) })
 
@@ -68,13 +69,29 @@ export const advanceUntil = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Dura
     return yield* Effect.ensuring(effect, Fiber.interrupt(driver))
   })
 
-/** Polls `condition` in real time (up to 60 s) for effects that happen off the test's fiber. */
-export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
+export { describeBound, scaled, timeScale } from "./scale.js"
+
+export interface EventuallyOptions {
+  /** The bound in real milliseconds before the time scale (default 60 s). */
+  readonly within?: number
+  /** What was awaited, for the failure message. */
+  readonly what?: string
+  /** More for the failure message, computed only then (e.g. what a child process printed). */
+  readonly detail?: () => string
+}
+
+/**
+ * Polls `condition` in real time for effects that happen off the test's fiber, up to `within` (scaled; 60 s by
+ * default), then fails saying what it waited for.
+ */
+export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, options: EventuallyOptions = {}) =>
   Effect.gen(function*() {
-    const deadline = Date.now() + 60_000
+    const bound = scaled(options.within ?? 60_000)
+    const deadline = Date.now() + bound
     while (Date.now() < deadline) {
       if (yield* condition) return
       yield* TestServices.provideLive(Effect.sleep("10 millis"))
     }
-    return yield* Effect.dieMessage("condition not met within 60 s")
+    const detail = options.detail ? `\n${options.detail()}` : ""
+    return yield* Effect.dieMessage(`${options.what ?? "condition"} not met within ${describeBound(bound)}${detail}`)
   })
