@@ -27,7 +27,10 @@ export const currentRole = (): Option.Option<Role & { readonly supervisorId: num
 /** In a child: shut down gracefully once the supervisor is gone. */
 export const watchParent = Effect.sync(() => {
   if (process.send === undefined) return
-  process.on("disconnect", () => process.kill(process.pid, "SIGTERM"))
+  const stop = () => process.kill(process.pid, "SIGTERM")
+  process.on("disconnect", stop)
+  // The supervisor may have died while this child was still starting: then "disconnect" has already happened.
+  if (!process.connected) stop()
 })
 
 const spawnRole = (role: Role, supervisorId: number): ChildProcess =>

@@ -106,28 +106,24 @@ export const cliSuite = (dialect: DialectName) =>
       }).pipe(TestServices.provideLive), 60_000)
 
     // The CLI as a user starts it: bin/steady-queue.js loads itself and the configuration module through tsx,
-    // seconds of CPU on a busy machine, so the waits are bounded from the time scale, one after the other. One
-    // dialect is enough (the supervisor runs on every dialect in the fork-mode suite; the database URL path is
-    // migrate's), and spares two such starts.
-    if (dialect === "sqlite") {
-      it.scoped("start runs the supervisor from a configuration module until SIGTERM", () =>
-        Effect.gen(function*() {
-          yield* reset
-          const db = yield* Db
-          const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "steady-queue-")), "cli.txt")
-          yield* Probe.enqueue({ label: "via-cli" })
-          const child = yield* track(() => cli(["start", "--config", "test/support/cli.config.ts"], { STEADY_QUEUE_DATABASE_URL: db.url, PROBE_OUT: out }))
-          yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === 1), {
-            within: 90_000,
-            what: "the job finished by the started supervisor",
-            detail: () => `steady-queue start printed:\n${child.output()}`
-          })
-          assert.deepStrictEqual(fs.readFileSync(out, "utf8").trim().split("\n"), ["via-cli"])
-          const exit = yield* stopChild(child, "SIGTERM", 30_000, "steady-queue start")
-          assert.strictEqual(exit.code, 0, exit.output)
-          assert.strictEqual(yield* count("steady_queue_processes"), 0)
-        }).pipe(TestServices.provideLive), scaled(140_000))
-    }
+    // seconds of CPU on a busy machine, so the waits are bounded from the time scale, one after the other.
+    it.scoped("start runs the supervisor from a configuration module until SIGTERM", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const db = yield* Db
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "steady-queue-")), "cli.txt")
+        yield* Probe.enqueue({ label: "via-cli" })
+        const child = yield* track(() => cli(["start", "--config", "test/support/cli.config.ts"], { STEADY_QUEUE_DATABASE_URL: db.url, PROBE_OUT: out }))
+        yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === 1), {
+          within: 90_000,
+          what: "the job finished by the started supervisor",
+          detail: () => `steady-queue start printed:\n${child.output()}`
+        })
+        assert.deepStrictEqual(fs.readFileSync(out, "utf8").trim().split("\n"), ["via-cli"])
+        const exit = yield* stopChild(child, "SIGTERM", 30_000, "steady-queue start")
+        assert.strictEqual(exit.code, 0, exit.output)
+        assert.strictEqual(yield* count("steady_queue_processes"), 0)
+      }).pipe(TestServices.provideLive), scaled(140_000))
 
     it.effect("jobs list, retry and discard change the database and report what they did", () =>
       Effect.gen(function*() {
