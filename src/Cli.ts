@@ -8,8 +8,6 @@ import { Command, Options } from "@effect/cli"
 import { ValidationError } from "@effect/cli"
 import { SqlError } from "@effect/sql"
 import { Console, Effect, Layer } from "effect"
-import * as path from "node:path"
-import { pathToFileURL } from "node:url"
 import { dashboard } from "./CliDashboard.js"
 import * as CliOps from "./CliOps.js"
 import {
@@ -18,11 +16,13 @@ import {
   JobInProgressError,
   JobNotFailedError,
   JobNotFoundError,
+  MissingDriverError,
   SupervisorAlreadyRunningError
 } from "./Errors.js"
 import * as Migrations from "./Migrations.js"
 import * as QueueConfig from "./QueueConfig.js"
 import * as Supervisor from "./Supervisor.js"
+import { importModule } from "./internal/ConfigModule.js"
 import {
   DatabaseUnavailableError,
   databaseUrl,
@@ -48,11 +48,7 @@ export const defineStart = (module: StartModule): StartModule => module
 
 const loadModule = (file: string) =>
   Effect.gen(function*() {
-    const url = pathToFileURL(path.resolve(file)).href
-    const loaded = yield* Effect.tryPromise({
-      try: () => import(url) as Promise<{ readonly default?: unknown }>,
-      catch: (e) => new InvalidConfigError({ message: `could not load ${file}: ${String(e)}` })
-    })
+    const loaded = yield* importModule(file)
     const candidate = loaded.default as Partial<StartModule> | undefined
     if (candidate === undefined || !Layer.isLayer(candidate.handlers)) {
       return yield* new InvalidConfigError({
@@ -101,11 +97,12 @@ type UsersToFix =
   | JobInProgressError
   | InvalidQueueNameError
   | DatabaseUnavailableError
+  | MissingDriverError
 
 const isUsersToFix = (e: unknown): e is UsersToFix =>
   e instanceof InvalidConfigError || e instanceof SupervisorAlreadyRunningError || e instanceof JobNotFoundError ||
   e instanceof JobNotFailedError || e instanceof JobInProgressError || e instanceof InvalidQueueNameError ||
-  e instanceof DatabaseUnavailableError
+  e instanceof DatabaseUnavailableError || e instanceof MissingDriverError
 
 /** Failures whose explanation is on the terminal already: the command's own report, or @effect/cli's usage help. */
 const isReported = (e: unknown): e is CliOps.CommandFailedError | ValidationError.ValidationError =>

@@ -113,3 +113,9 @@ export class RecurringTaskNotFoundError extends Schema.TaggedError<RecurringTask
   "RecurringTaskNotFoundError",
   { key: Schema.String, message: Schema.String }
 ) {}
+
+/** `SteadyQueue.fromUrl` (or the CLI) needs a database driver the app has not installed. */
+export class MissingDriverError extends Schema.TaggedError<MissingDriverError>()("MissingDriverError", {
+  packageName: Schema.String,
+  message: Schema.String
+}) {}

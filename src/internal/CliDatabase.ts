@@ -8,11 +8,11 @@
  */
 import { Options } from "@effect/cli"
 import { SqlClient, SqlError } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs"
-import { InvalidConfigError } from "../Errors.js"
+import { InvalidConfigError, MissingDriverError } from "../Errors.js"
 import * as SteadyQueue from "../SteadyQueue.js"
+import { loadDriver } from "./drivers.js"
 
 export const databaseUrl = Options.text("database-url").pipe(
   Options.withDescription("postgres://..., mysql://... or sqlite:path (default: $STEADY_QUEUE_DATABASE_URL)"),
@@ -69,11 +69,9 @@ const withMysqlTimeout = (url: string) => {
 /** The driver's layer with a short connection timeout and a small pool (a command runs a few statements). */
 const clientLayer = (url: string, maxConnections: number) =>
   /^postgres(ql)?:\/\//.test(url)
-    ? SteadyQueue.layer().pipe(
-      Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), connectTimeout, maxConnections }))
-    )
+    ? Layer.unwrapEffect(Effect.map(loadDriver("pg"), (pg) => pg.layer({ url, connectTimeout, maxConnections })))
     : /^(mysql|mariadb):\/\//.test(url)
-    ? SteadyQueue.mysql({ url: withMysqlTimeout(url), maxConnections })
+    ? Layer.unwrapEffect(Effect.map(loadDriver("mysql"), (mysql) => mysql.layer({ url: withMysqlTimeout(url), maxConnections })))
     : SteadyQueue.fromUrl(url, { maxConnections })
 
 export interface ServicesOptions {
@@ -90,7 +88,10 @@ export interface ServicesOptions {
 export const servicesLayer = (
   url: string,
   options: ServicesOptions = {}
-): Layer.Layer<SteadyQueue.Services | SqlClient.SqlClient, DatabaseUnavailableError | InvalidConfigError> =>
+): Layer.Layer<
+  SteadyQueue.Services | SqlClient.SqlClient,
+  DatabaseUnavailableError | InvalidConfigError | MissingDriverError
+> =>
   Layer.unwrapScoped(Effect.gen(function*() {
     if (url.startsWith("sqlite:") && !options.migrating) {
       const file = sqlitePath(url)
@@ -101,7 +102,7 @@ export const servicesLayer = (
       }
     }
     const unavailable = (e: unknown) =>
-      e instanceof InvalidConfigError
+      e instanceof InvalidConfigError || e instanceof MissingDriverError
         ? e
         : new DatabaseUnavailableError({
           message: `cannot use the database at ${redact(url)}: ${e instanceof SqlError.SqlError ? describeSqlError(e) : causeMessage(e)}`
