@@ -21,7 +21,8 @@ import { Cause, Console, Data, Duration, Effect, Exit, Logger, Option } from "ef
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import pg from "pg"
-import { Dashboard, SteadyQueue } from "../src/index.js"
+import { Dashboard } from "../src/index.js"
+import * as Pg from "../src/pg.js"
 
 const serverUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const databaseName = "steady_queue_bench_dashboard"
@@ -481,7 +482,7 @@ const measure = Effect.gen(function*() {
       pages: Object.fromEntries(results.map(([name, t]) => [name, { p50: t.p50, p95: t.p95, max: t.max }])),
       slow
     }))
-  }).pipe(Effect.provide(SteadyQueue.pg({ url, migrate: true, maxConnections: 4 })))
+  }).pipe(Effect.provide(Pg.layer({ url, migrate: true, maxConnections: 4 })))
 }).pipe(Effect.scoped) // the pool is closed (by `provide`) before the database is dropped (by the scope)
 
 /** The dashboard bench; false if it failed (an unreachable server is a skip, not a failure). */

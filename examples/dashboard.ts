@@ -11,7 +11,8 @@ import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schedule } from "effect"
 import * as fs from "node:fs"
 import { createServer } from "node:http"
-import { Dashboard, JobClient, SteadyQueue, Supervisor } from "steady-queue"
+import { Dashboard, JobClient, Supervisor } from "steady-queue"
+import * as Sqlite from "steady-queue/sqlite"
 import { Handlers } from "./handlers.js"
 import { ChargeCard, ResizeImage, SendWelcomeEmail } from "./tasks.js"
 
@@ -59,7 +60,7 @@ const Workers = Supervisor.layer({
 
 Layer.mergeAll(Server, Traffic, Workers).pipe(
   Layer.provide(Handlers),
-  Layer.provide(SteadyQueue.sqlite({ filename: process.env.DEMO_DB ?? "tmp/steady-queue-dashboard.db", migrate: true })),
+  Layer.provide(Sqlite.layer({ filename: process.env.DEMO_DB ?? "tmp/steady-queue-dashboard.db", migrate: true })),
   Layer.launch,
   NodeRuntime.runMain
 )

@@ -6,7 +6,8 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Queue } from "effect"
 import * as fs from "node:fs"
-import { JobClient, JobEvents, SteadyQueue, Supervisor } from "steady-queue"
+import { JobClient, JobEvents, Supervisor } from "steady-queue"
+import * as Sqlite from "steady-queue/sqlite"
 import { Handlers } from "./handlers.js"
 import { ChargeCard, GenerateReport, ResizeImage, SendWelcomeEmail } from "./tasks.js"
 
@@ -64,6 +65,6 @@ program.pipe(
   Effect.scoped,
   Effect.provide(supervisor),
   Effect.provide(Handlers),
-  Effect.provide(SteadyQueue.sqlite({ filename, migrate: true })),
+  Effect.provide(Sqlite.layer({ filename, migrate: true })),
   NodeRuntime.runMain
 )

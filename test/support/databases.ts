@@ -14,6 +14,7 @@ import * as path from "node:path"
 import mysql from "mysql2/promise"
 import pg from "pg"
 import { Migrations, SteadyQueue } from "../../src/index.js"
+import * as Sqlite from "../../src/sqlite.js"
 
 export type DialectName = "sqlite" | "pg" | "mysql"
 
@@ -111,7 +112,7 @@ export const clientLayer = (db: TestDatabase): Layer.Layer<SqlClient.SqlClient> 
     ? PgClient.layer({ url: Redacted.make(db.url), maxConnections: 10 })
     : db.dialect === "mysql"
     ? MysqlClient.layer({ url: Redacted.make(db.url), maxConnections: 10 })
-    : SteadyQueue.sqlite({ filename: db.url.slice("sqlite:".length) })
+    : Sqlite.layer({ filename: db.url.slice("sqlite:".length) })
   return Layer.orDie(layer)
 }
 
