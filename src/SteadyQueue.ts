@@ -58,21 +58,21 @@ export interface ServerOptions extends MigrateOptions {
   readonly maxConnections?: number
 }
 
-/** @deprecated Use `layer` from `steady-queue/sqlite`. */
-export const sqlite = (
-  options: SqliteOptions
-): Layer.Layer<Services | SqlClient.SqlClient, LayerError | ConfigError.ConfigError | MissingDriverError> =>
+type OwnClient<E> = Layer.Layer<Services | SqlClient.SqlClient, E | MissingDriverError>
+
+const sqliteLayer = (options: SqliteOptions): OwnClient<LayerError | ConfigError.ConfigError> =>
   Layer.unwrapEffect(Effect.map(loadDriver("sqlite"), (driver) => driver.layer(options)))
-
-/** @deprecated Use `layer` from `steady-queue/pg`. */
-export const pg = (options: PgOptions): Layer.Layer<Services | SqlClient.SqlClient, LayerError | MissingDriverError> =>
+const pgLayer = (options: PgOptions): OwnClient<LayerError> =>
   Layer.unwrapEffect(Effect.map(loadDriver("pg"), (driver) => driver.layer(options)))
-
-/** @deprecated Use `layer` from `steady-queue/mysql`. */
-export const mysql = (
-  options: MysqlOptions
-): Layer.Layer<Services | SqlClient.SqlClient, LayerError | ConfigError.ConfigError | MissingDriverError> =>
+const mysqlLayer = (options: MysqlOptions): OwnClient<LayerError | ConfigError.ConfigError> =>
   Layer.unwrapEffect(Effect.map(loadDriver("mysql"), (driver) => driver.layer(options)))
+
+/** @deprecated Use `layer` from `steady-queue/sqlite` (this loads it when the layer is built). */
+export const sqlite = sqliteLayer
+/** @deprecated Use `layer` from `steady-queue/pg` (this loads it when the layer is built). */
+export const pg = pgLayer
+/** @deprecated Use `layer` from `steady-queue/mysql` (this loads it when the layer is built). */
+export const mysql = mysqlLayer
 
 export type FromUrlError = LayerError | ConfigError.ConfigError | InvalidConfigError | MissingDriverError
 
@@ -85,9 +85,9 @@ export const fromUrl = (
   url: string,
   options: MigrateOptions & { readonly maxConnections?: number } = {}
 ): Layer.Layer<Services | SqlClient.SqlClient, FromUrlError> => {
-  if (/^postgres(ql)?:\/\//.test(url)) return pg({ ...options, url })
-  if (/^(mysql|mariadb):\/\//.test(url)) return mysql({ ...options, url })
-  if (url.startsWith("sqlite:")) return sqlite({ ...options, filename: url.slice("sqlite:".length).replace(/^\/\//, "") })
+  if (/^postgres(ql)?:\/\//.test(url)) return pgLayer({ ...options, url })
+  if (/^(mysql|mariadb):\/\//.test(url)) return mysqlLayer({ ...options, url })
+  if (url.startsWith("sqlite:")) return sqliteLayer({ ...options, filename: url.slice("sqlite:".length).replace(/^\/\//, "") })
   return Layer.fail(new InvalidConfigError({ message: `unsupported database URL (expected postgres://, mysql:// or sqlite:): ${redact(url)}` }))
 }
 
