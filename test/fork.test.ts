@@ -1,7 +1,7 @@
 import { describe } from "vitest"
 import { isAvailable } from "./support/databases.js"
 import { forkSuite } from "./suites/fork.js"
-import { signalsSuite } from "./suites/signals.js"
+import { signalHandlersSuite, signalsSuite } from "./suites/signals.js"
 
 // Supervisors in processes of their own, with real signals and bounded waits.
 for (const dialect of ["sqlite", "pg", "mysql"] as const) {
@@ -11,3 +11,4 @@ for (const dialect of ["sqlite", "pg", "mysql"] as const) {
     if (dialect === "sqlite") signalsSuite()
   })
 }
+signalHandlersSuite()

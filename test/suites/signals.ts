@@ -4,16 +4,17 @@
  * shutdown must stop at once (like SIGQUIT), never kill the process with its claims and process rows left.
  * One dialect is enough: this is process handling, not SQL.
  */
-import { assert, layer } from "@effect/vitest"
+import { assert, it as effectIt, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, TestServices } from "effect"
+import { Deferred, Effect, Option, TestServices } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { inject } from "vitest"
+import { describe, inject, type MockInstance, vi } from "vitest"
 import { JobClient } from "../../src/index.js"
+import * as Signals from "../../src/internal/Signals.js"
 import { Db, reset, suiteLayer } from "../support/databases.js"
 import { count, eventually, Probe, scaled } from "../support/harness.js"
 import { awaitExit, type Child, track } from "../support/processes.js"
@@ -169,4 +170,113 @@ export const signalsSuite = () =>
         yield* assertStoppedCleanly(child, stuck.id, what)
         assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
       }).pipe(TestServices.provideLive), within(bounds.startup, bounds.exit))
+  })
+
+const handled = ["SIGINT", "SIGTERM", "SIGQUIT"] as const
+
+/**
+ * Runs `body` with no other listener on the signals handled, `process.kill` stubbed (signals are emitted, never
+ * sent), and the test process's own listeners put back after.
+ */
+const isolated = <A, E, R>(body: (kill: MockInstance<typeof process.kill>) => Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const saved = handled.map((signal) => [signal, process.listeners(signal)] as const)
+      for (const signal of handled) process.removeAllListeners(signal)
+      return { saved, kill: vi.spyOn(process, "kill").mockImplementation(() => true) }
+    }),
+    ({ kill }) => body(kill),
+    ({ kill, saved }) =>
+      Effect.sync(() => {
+        kill.mockRestore()
+        for (const [signal, listeners] of saved) {
+          process.removeAllListeners(signal)
+          for (const l of listeners) process.on(signal, l)
+        }
+      })
+  )
+
+/** What `NodeRuntime.runMain` installs: one handler for both signals, removed when it first runs. */
+const runMainLike = () => {
+  let interrupted = 0
+  const onSignal = () => {
+    interrupted++
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
+  }
+  return {
+    install: () => {
+      process.on("SIGINT", onSignal)
+      process.on("SIGTERM", onSignal)
+    },
+    interrupted: () => interrupted
+  }
+}
+
+const listenerCounts = () => handled.map((signal) => process.listenerCount(signal))
+
+/** The handlers themselves, in this process, with emitted signals: each ordering and fallback is fast to check. */
+export const signalHandlersSuite = () =>
+  describe("stop signal handlers", () => {
+    for (const order of ["before", "after"] as const) {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        effectIt.effect(`runMain installed ${order} the supervisor: the first ${signal} is runMain's, the second quits`, () =>
+          isolated((kill) =>
+            Effect.gen(function*() {
+              const runMain = runMainLike()
+              if (order === "before") runMain.install()
+              const signals = yield* Signals.install({ escalates: true })
+              if (order === "after") runMain.install()
+              process.emit(signal)
+              assert.strictEqual(runMain.interrupted(), 1)
+              assert.isFalse(yield* Deferred.isDone(signals.quit), "the first signal is a graceful shutdown")
+              process.emit(signal)
+              assert.isTrue(yield* Deferred.isDone(signals.quit), "the second one quits")
+              assert.strictEqual(kill.mock.calls.length, 0)
+            }).pipe(Effect.scoped, Effect.zipRight(Effect.sync(() => assert.deepStrictEqual(listenerCounts(), [0, 0, 0]))))
+          ))
+      }
+    }
+
+    effectIt.effect("a forked child ignores repeated SIGINT/SIGTERM (its supervisor sends SIGQUIT)", () =>
+      isolated(() =>
+        Effect.gen(function*() {
+          const runMain = runMainLike()
+          runMain.install()
+          const signals = yield* Signals.install({ escalates: false })
+          process.emit("SIGINT")
+          process.emit("SIGTERM")
+          process.emit("SIGINT")
+          assert.isFalse(yield* Deferred.isDone(signals.quit))
+          process.emit("SIGQUIT")
+          assert.isTrue(yield* Deferred.isDone(signals.quit))
+        }).pipe(Effect.scoped)
+      ))
+
+    effectIt.effect("SIGQUIT quits at once and sends SIGTERM for runMain; a later installation starts afresh", () =>
+      isolated((kill) =>
+        Effect.gen(function*() {
+          const first = yield* Effect.scoped(Effect.gen(function*() {
+            const signals = yield* Signals.install({ escalates: true })
+            process.emit("SIGQUIT")
+            return signals
+          }))
+          assert.isTrue(yield* Deferred.isDone(first.quit))
+          assert.deepStrictEqual(kill.mock.calls, [[process.pid, "SIGTERM"]])
+          const second = yield* Effect.scoped(Signals.install({ escalates: true }))
+          assert.isFalse(yield* Deferred.isDone(second.quit))
+        })
+      ))
+
+    effectIt.effect("with no other handler (no runMain), a stop signal keeps its default action", () =>
+      isolated((kill) =>
+        Effect.gen(function*() {
+          const signals = yield* Signals.install({ escalates: true })
+          process.emit("SIGTERM")
+          // Our handlers are gone and the signal is raised again, for Node's default (termination).
+          assert.deepStrictEqual(listenerCounts(), [0, 0, 0])
+          assert.deepStrictEqual(kill.mock.calls, [[process.pid, "SIGTERM"]])
+          assert.isFalse(yield* Deferred.isDone(signals.quit))
+        }).pipe(Effect.scoped)
+      ))
   })
