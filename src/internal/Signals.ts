@@ -66,7 +66,7 @@ const startListening = () => {
   process.prependListener("SIGQUIT", onQuit)
 }
 
-function stopListening() {
+const stopListening = () => {
   listening = false
   process.removeListener("SIGINT", onInt)
   process.removeListener("SIGTERM", onTerm)
@@ -88,10 +88,11 @@ export const install = (options: { readonly escalates: boolean }): Effect.Effect
     (installation) =>
       Effect.sync(() => {
         installations.delete(installation)
-        if (installations.size === 0 && listening) stopListening()
+        if (installations.size === 0) stopListening()
       })
   )
 
+// From the context: a finalizer runs with the context it was added in, so a worker's shutdown sees its supervisor's.
 const currentQuit = Effect.serviceOption(ShutdownSignals)
 
 /** Completes when this process was told to quit immediately; never outside a supervisor. */
