@@ -25,9 +25,17 @@ const script = "test/support/child-worker.ts"
 /** How the supervisor's program is run: the test bundle with plain node, `node --import tsx`, or the `tsx` command. */
 type Runner = "bundle" | "node --import tsx" | "tsx"
 
+const bundles = (): Record<string, string> => {
+  try {
+    return inject("childBundles")
+  } catch {
+    return {} // not under vitest's global setup
+  }
+}
+
 const commandFor = (runner: Runner): [string, Array<string>] => {
   if (runner === "tsx") return [path.join(root, "node_modules/.bin/tsx"), [path.join(root, script)]]
-  const bundle = runner === "bundle" ? inject("childBundles")[script] : undefined
+  const bundle = runner === "bundle" ? bundles()[script] : undefined
   return [process.execPath, bundle !== undefined && fs.existsSync(bundle) ? [bundle] : ["--import", "tsx", path.join(root, script)]]
 }
 
