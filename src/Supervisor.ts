@@ -3,7 +3,7 @@
  * dispatchers and scheduler: as fibers of this process (mode "async") or as child processes (mode "fork"), which re-run this
  * same program with their role in the environment, so one program serves as supervisor and as every child.
  * Launch its layer with `NodeRuntime.runMain`: SIGTERM or SIGINT stop it gracefully (polling stops, running jobs
- * get `shutdownTimeout` to finish, the rest go back to ready); SIGQUIT stops it at once.
+ * get `shutdownTimeout` to finish, the rest go back to ready); SIGQUIT, or a second SIGTERM/SIGINT, stops it at once.
  */
 import { Effect, Layer, Option, Schedule, Scope } from "effect"
 import * as Dispatcher from "./Dispatcher.js"
@@ -18,7 +18,7 @@ import * as Fork from "./internal/Fork.js"
 import * as Pidfile from "./internal/Pidfile.js"
 import { randomName, register } from "./internal/ProcessRow.js"
 import { pruneDeadProcesses } from "./internal/Prune.js"
-import { installQuitHandler } from "./internal/Signals.js"
+import * as Signals from "./internal/Signals.js"
 import type { Store } from "./internal/Store.js"
 import type { Wakeup } from "./internal/Wakeup.js"
 
@@ -161,10 +161,17 @@ export const start = <R = never>(
   hooks: Hooks<R> = {}
 ): Effect.Effect<Running, SupervisorAlreadyRunningError, Requirements | R> =>
   Effect.gen(function*() {
-    yield* installQuitHandler
-    const role = Fork.currentRole()
-    if (config.mode === "fork" && Option.isSome(role)) return yield* startChild(config, role.value, hooks)
+    const role = config.mode === "fork" ? Fork.currentRole() : Option.none()
+    // Installed first, so it is removed last: a signal during the shutdown still meets a handler.
+    const signals = yield* Signals.install({ escalates: Option.isNone(role) })
+    return yield* (Option.isSome(role) ? startChild(config, role.value, hooks) : startSupervisor(config, hooks)).pipe(
+      Effect.provideService(Signals.ShutdownSignals, signals)
+    )
+  })
 
+/** The supervisor proper: its row, pruning, and its workers and dispatchers (async mode) or children (fork mode). */
+const startSupervisor = <R>(config: QueueConfig.QueueConfig, hooks: Hooks<R>) =>
+  Effect.gen(function*() {
     if (config.supervisorPidfile !== null) yield* Pidfile.acquire(config.supervisorPidfile)
     const supervisorId = yield* withHooks("Supervisor", register({
       kind: "Supervisor",

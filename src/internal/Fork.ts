@@ -7,7 +7,7 @@ import { Deferred, Duration, Effect, Fiber, Option } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { ProcessExitError } from "../Errors.js"
 import { failProcess } from "./Prune.js"
-import { isQuitting } from "./Signals.js"
+import { awaitQuit, isQuitting } from "./Signals.js"
 import { Store } from "./Store.js"
 
 export const roleVariable = "STEADY_QUEUE_ROLE"
@@ -68,7 +68,10 @@ const reapChild = (supervisorId: number, pid: number, exit: ChildExit) =>
   }).pipe(Effect.catchAll((e) => Effect.logError("steady-queue: could not fail the jobs of a dead child", e)))
 
 export interface Children {
-  /** TERM, then QUIT after `shutdownTimeout`, then KILL; jobs of children that had to be killed are failed. */
+  /**
+   * TERM, then QUIT after `shutdownTimeout` (or as soon as this process quits), then KILL; jobs of children that
+   * had to be killed are failed.
+   */
   readonly stop: (shutdownTimeout: Duration.DurationInput) => Effect.Effect<void, never, Store>
 }
 
@@ -98,13 +101,24 @@ export const supervise = (roles: ReadonlyArray<Role>, supervisorId: number) =>
         yield* Deferred.succeed(stopping, undefined)
         yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
         const children = [...live.values()].filter((c) => c.exitCode === null && c.signalCode === null)
-        const waitAll = (within: Duration.DurationInput) =>
-          Effect.forEach(children, exitOf, { concurrency: "unbounded", discard: true }).pipe(Effect.timeoutOption(within))
-        // On SIGQUIT the children quit too; otherwise they get the grace period first.
-        const signal = (yield* isQuitting) ? "SIGQUIT" : "SIGTERM"
-        for (const child of children) child.kill(signal)
-        if (Option.isSome(yield* waitAll(shutdownTimeout))) return
-        for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGQUIT")
+        const allExited = Effect.forEach(children, exitOf, { concurrency: "unbounded", discard: true })
+        const waitAll = (within: Duration.DurationInput) => allExited.pipe(Effect.timeoutOption(within))
+        const quitAlive = () => {
+          for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGQUIT")
+        }
+        // On SIGQUIT (or a second SIGTERM/SIGINT) the children quit too; otherwise they get the grace period
+        // first, which such a signal during it cuts short.
+        if (yield* isQuitting) {
+          quitAlive()
+        } else {
+          for (const child of children) child.kill("SIGTERM")
+          const exited = yield* Effect.raceFirst(Effect.as(allExited, true), Effect.as(awaitQuit, false)).pipe(
+            Effect.interruptible,
+            Effect.timeoutOption(shutdownTimeout)
+          )
+          if (Option.getOrElse(exited, () => false)) return
+          quitAlive()
+        }
         if (Option.isSome(yield* waitAll(Duration.seconds(5)))) return
         for (const child of children) {
           if (child.exitCode === null && child.signalCode === null) {
