@@ -2,7 +2,8 @@
  * `npm run bench`: one JSON line per dialect on stdout with enqueue rates, the drain rate of one worker with 32
  * threads, and enqueue-to-start latency. Each dialect runs in a throwaway database: a temp SQLite file, or a fresh
  * PostgreSQL / MySQL database created on the server and dropped at the end. When pg is among the dialects, the
- * dashboard bench (bench/dashboard.ts, also `npm run bench:dashboard`) runs last and adds its own JSON line.
+ * dashboard bench (bench/dashboard.ts, also `npm run bench:dashboard`) adds its own JSON line. Last, always, the
+ * command line's start-up (bench/cli.ts: `steady-queue --version`).
  * Not part of the tests.
  *   BENCH_DIALECTS=pg,mysql   which dialects, in order (default sqlite,pg,mysql)
  *   BENCH_N=20000             jobs for the bulk enqueue and drain phases (single enqueue uses min(N, 2000))
@@ -18,6 +19,7 @@ import * as path from "node:path"
 import mysql from "mysql2/promise"
 import pg from "pg"
 import { JobClient, JobEvents, Migrations, SteadyQueue, Task, Worker } from "../src/index.js"
+import { cliBench } from "./cli.js"
 import { dashboardBench } from "./dashboard.js"
 
 const allDialects = ["sqlite", "pg", "mysql"] as const
@@ -219,6 +221,7 @@ const runDialect = (dialect: Dialect) =>
 
 const main = Effect.forEach(dialects as ReadonlyArray<Dialect>, runDialect).pipe(
   Effect.flatMap((oks) => (dialects.includes("pg") ? Effect.map(dashboardBench, (ok) => [...oks, ok]) : Effect.succeed(oks))),
+  Effect.flatMap((oks) => Effect.map(cliBench, (ok) => [...oks, ok])),
   Effect.tap((oks) => (oks.every((ok) => ok) ? Effect.void : Effect.sync(() => (process.exitCode = 1)))),
   // Stdout is for the JSON lines only; steady-queue's own log lines go to stderr.
   Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true })))

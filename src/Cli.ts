@@ -31,6 +31,7 @@ import {
   servicesLayer,
   withServices
 } from "./internal/CliDatabase.js"
+import { withPlainConsole } from "./internal/PlainConsole.js"
 import type { RecurringRegistry } from "./Recurring.js"
 import type { TaskRegistry } from "./TaskRegistry.js"
 
@@ -69,7 +70,7 @@ const migrate = Command.make("migrate", { databaseUrl }, ({ databaseUrl }) =>
 const start = Command.make("start", {
   databaseUrl,
   config: Options.file("config").pipe(
-    Options.withDescription("module whose default export is { handlers, config?, hooks? }"),
+    Options.withDescription("module whose default export is { handlers, config?, hooks? } (default: steady-queue.config.ts)"),
     Options.withDefault("steady-queue.config.ts")
   )
 }, ({ config, databaseUrl }) =>
@@ -111,10 +112,11 @@ const isReported = (e: unknown): e is CliOps.CommandFailedError | ValidationErro
 /**
  * The command line on `argv`, as `npx steady-queue` runs it; succeeds with the exit code. Configuration problems,
  * a database that cannot be used and refused operations are the user's to fix: one line on stderr and exit code
- * 1, not a stack trace. So is a statement that fails on the way (the database went away, say).
+ * 1, not a stack trace. So is a statement that fails on the way (the database went away, say). Output has no
+ * colour codes when stdout is not a terminal or NO_COLOR is set.
  */
 export const main = (argv: ReadonlyArray<string>) =>
-  run(argv).pipe(
+  withPlainConsole(run(argv)).pipe(
     Effect.as(0),
     Effect.catchIf(isUsersToFix, (e) => Effect.as(Console.error(`steady-queue: ${e.message}`), 1)),
     Effect.catchIf(

@@ -15,15 +15,15 @@ const setting = (name: string) =>
 
 const options = {
   databaseUrl,
-  port: Options.integer("port").pipe(Options.withDefault(8080), Options.withDescription("port to listen on")),
+  port: Options.integer("port").pipe(Options.withDefault(8080), Options.withDescription("port to listen on (default: 8080)")),
   host: Options.text("host").pipe(
     Options.withDefault("127.0.0.1"),
-    Options.withDescription("interface to listen on (a non-loopback one needs a password)")
+    Options.withDescription("interface to listen on; a non-loopback one needs a password (default: 127.0.0.1)")
   ),
-  username: Options.text("username").pipe(Options.withDefault("admin"), Options.withDescription("basic auth user")),
+  username: Options.text("username").pipe(Options.withDefault("admin"), Options.withDescription("basic auth user (default: admin)")),
   password: Options.redacted("password").pipe(
     Options.optional,
-    Options.withDescription("basic auth password (default: $STEADY_QUEUE_DASHBOARD_PASSWORD)")
+    Options.withDescription("basic auth password (default: $STEADY_QUEUE_DASHBOARD_PASSWORD; none means no authentication, on loopback only)")
   )
 }
 

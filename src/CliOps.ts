@@ -52,10 +52,10 @@ const optionally = <A>(value: Option.Option<A>, show: (a: A) => string) =>
 
 // Options shared by the commands -----------------------------------------------------------------------------
 
-const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document instead of a table"))
+const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document instead of a table (default: a table)"))
 
-const queueFilter = Options.text("queue").pipe(Options.withDescription("Only jobs in this queue"), Options.optional)
-const taskFilter = Options.text("task").pipe(Options.withDescription("Only jobs of this task"), Options.optional)
+const queueFilter = Options.text("queue").pipe(Options.withDescription("Only jobs in this queue (default: every queue)"), Options.optional)
+const taskFilter = Options.text("task").pipe(Options.withDescription("Only jobs of this task (default: every task)"), Options.optional)
 
 /** Users say "in-progress" for what the tables call "claimed". */
 const stateName = (state: JobState): string => (state === "claimed" ? "in-progress" : state)
@@ -68,7 +68,7 @@ const stateOption = <S extends JobState>(states: ReadonlyArray<S>) =>
   )
 
 const ids = Args.integer({ name: "id" }).pipe(Args.withDescription("Job ids"), Args.repeated)
-const all = Options.boolean("all").pipe(Options.withDescription("Every job matching --queue, --task (and --state)"))
+const all = Options.boolean("all").pipe(Options.withDescription("Every job matching --queue, --task (and --state) (default: only the ids given)"))
 
 /** Either ids or --all; the filters only make sense with --all. Checked before connecting to the database. */
 const checkSelection = (ids: ReadonlyArray<number>, all: boolean, filtered: boolean) =>
@@ -120,11 +120,11 @@ const jobsTable = (state: JobState, jobs: ReadonlyArray<ListedJob>, now: number)
 
 const list = Command.make("list", {
   databaseUrl,
-  state: stateOption(listStates).pipe(Options.withDefault("failed" as const)),
+  state: stateOption(listStates).pipe(Options.withDescription("Jobs in this state (default: failed)"), Options.withDefault("failed" as const)),
   queue: queueFilter,
   task: taskFilter,
-  limit: Options.integer("limit").pipe(Options.withDescription("Jobs per page, 1 to 1000"), Options.withDefault(25)),
-  before: Options.integer("before").pipe(Options.withDescription("Jobs older than this id (the next page)"), Options.optional),
+  limit: Options.integer("limit").pipe(Options.withDescription("Jobs per page, 1 to 1000 (default: 25)"), Options.withDefault(25)),
+  before: Options.integer("before").pipe(Options.withDescription("Jobs older than this id, for the next page (default: from the newest)"), Options.optional),
   json
 }, (o) =>
   Effect.zipRight(
@@ -214,7 +214,7 @@ const discard = Command.make("discard", {
   databaseUrl,
   ids,
   all,
-  state: stateOption(discardStates).pipe(Options.optional),
+  state: stateOption(discardStates).pipe(Options.withDescription("With --all: jobs in this state (default: failed)"), Options.optional),
   queue: queueFilter,
   task: taskFilter,
   json
