@@ -39,7 +39,7 @@ const readmeInstallLines = () => {
 
 /** An `npm install ...` line as arguments, with the package itself taken from the tarball. */
 const installArgs = (line: string, tarball: string) =>
-  line.replace(/\s+#.*$/, "").split(/\s+/).slice(2).map((arg) => (arg === "steady-queue" ? tarball : arg))
+  line.replace(/\s+#.*$/, "").split(/\s+/).slice(1).map((arg) => (arg === "steady-queue" ? tarball : arg))
 
 const npm = (cwd: string, args: ReadonlyArray<string>) =>
   run("npm", [...args, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], {
@@ -53,8 +53,11 @@ const tsconfig = (moduleResolution: "NodeNext" | "Bundler", outDir: string) => (
     target: "ES2022",
     module: moduleResolution === "NodeNext" ? "NodeNext" : "ESNext",
     moduleResolution,
-    lib: ["ES2022"],
+    // DOM: @effect/platform's own declarations name Transferable and ImageData. No skipLibCheck, so the
+    // package's declarations are checked too, under the app's strictest settings.
+    lib: ["ES2022", "DOM"],
     types: ["node"],
+    skipLibCheck: false,
     strict: true,
     exactOptionalPropertyTypes: true,
     noUncheckedIndexedAccess: true,
