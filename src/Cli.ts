@@ -32,6 +32,7 @@ import {
   withServices
 } from "./internal/CliDatabase.js"
 import { withPlainConsole } from "./internal/PlainConsole.js"
+import { version } from "./internal/version.js"
 import type { RecurringRegistry } from "./Recurring.js"
 import type { TaskRegistry } from "./TaskRegistry.js"
 
@@ -88,7 +89,7 @@ const start = Command.make("start", {
 
 export const command = Command.make("steady-queue").pipe(Command.withSubcommands([start, migrate, ...CliOps.commands, dashboard]))
 
-export const run = Command.run(command, { name: "steady-queue", version: "0.1.0" })
+export const run = Command.run(command, { name: "steady-queue", version })
 
 type UsersToFix =
   | InvalidConfigError

@@ -3,6 +3,7 @@
  * option with its default).
  */
 import { execFile } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
@@ -22,6 +23,12 @@ const help = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   }).then((r) => r.stdout)
 
 describe("cli output", () => {
+  it("--version prints the package's version without loading the CLI", async () => {
+    const { stdout } = await run(process.execPath, [path.join(root, "bin", "steady-queue.js"), "--version"], { cwd: root })
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }
+    assert.strictEqual(stdout, `${pkg.version}\n`)
+  })
+
   it("plain text when NO_COLOR is set or stdout is not a terminal, colour only on a terminal", () => {
     assert.isTrue(wantsPlain({ NO_COLOR: "1" }, true))
     assert.isTrue(wantsPlain({}, false))

@@ -9,7 +9,7 @@ import { JobClient, Task } from "../../src/index.js"
 import { pruneDeadProcesses } from "../../src/internal/Prune.js"
 import { Db, type DialectName, mysqlAdminUrl, reset, suiteLayer } from "../support/databases.js"
 import { Frozen, frozenHandler } from "../support/frozen.js"
-import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
+import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, scaled, startWorker, subscribe } from "../support/harness.js"
 import { spawnChild, waitForExit } from "../support/processes.js"
 
 const Limited = Task.make("LivenessLimited", {
@@ -247,7 +247,20 @@ export const livenessSuite = (dialect: DialectName) =>
             Effect.retry({ times: 5 }),
             Effect.orDie
           )
-          yield* within(30_000, "every job finished", Effect.map(left, (n) => n === 0))
+          // Bounded for a loaded machine; a failure says where the jobs are.
+          yield* within(scaled(30_000), "every job finished", Effect.map(left, (n) => n === 0)).pipe(
+            Effect.catchAllDefect(() => Effect.gen(function*() {
+              const state = {
+                ran,
+                ready: yield* count("steady_queue_ready_executions"),
+                claimed: yield* count("steady_queue_claimed_executions"),
+                failed: yield* count("steady_queue_failed_executions"),
+                processes: yield* count("steady_queue_processes"),
+                unfinished: yield* left
+              }
+              return yield* Effect.dieMessage(`not every job finished within the bound: ${JSON.stringify(state)}`)
+            }))
+          )
           assert.strictEqual(ran, total)
           assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
         })))
