@@ -1,7 +1,9 @@
 /**
  * The package as an app gets it: `npm pack`, then a fresh app in a temp directory that installs the tarball with
  * exactly the `npm install` lines of README.md's Installation section (from the npm cache where it can), compiles
- * with `tsc` (strict; `NodeNext`, then `Bundler`) and runs with plain `node`, on SQLite and on PostgreSQL.
+ * with `tsc` (strict; `NodeNext`, then `Bundler`) and runs with plain `node`, on SQLite and on PostgreSQL. The
+ * installs skip install scripts: the only one that matters is the SQLite driver's native build (see
+ * `provideSqliteBinary`).
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -99,6 +101,23 @@ Effect.runPromise(program).then(
 
 const pgUp = await isAvailable("pg")
 
+/**
+ * The one native build on the way is the SQLite driver's (better-sqlite3), not ours, and it takes minutes of CPU
+ * on 2 cores: the app's install skips install scripts, and gets the binary this repository built for the same
+ * version of better-sqlite3 (or builds its own when the versions differ).
+ */
+const provideSqliteBinary = async (app: string) => {
+  const binary = (dir: string) => path.join(dir, "node_modules", "better-sqlite3", "build", "Release", "better_sqlite3.node")
+  const version = (dir: string) =>
+    (JSON.parse(fs.readFileSync(path.join(dir, "node_modules", "better-sqlite3", "package.json"), "utf8")) as { version: string }).version
+  if (fs.existsSync(binary(root)) && version(root) === version(app)) {
+    fs.mkdirSync(path.dirname(binary(app)), { recursive: true })
+    fs.copyFileSync(binary(root), binary(app))
+  } else {
+    await npm(app, ["rebuild", "better-sqlite3"])
+  }
+}
+
 let work = ""
 let tarball = ""
 let app = ""
@@ -132,8 +151,9 @@ describe("the installed package", () => {
 
   it("with SQLite: installed by the README's lines, compiled with tsc (NodeNext and Bundler), run by plain node", async () => {
     const lines = readmeInstallLines()
-    await npm(app, installArgs(lines.sqlite, tarball))
-    await npm(app, installArgs(lines.typescript, tarball))
+    await npm(app, [...installArgs(lines.sqlite, tarball), "--ignore-scripts"])
+    await provideSqliteBinary(app)
+    await npm(app, [...installArgs(lines.typescript, tarball), "--ignore-scripts"])
     // Only the driver the app installed: the main entry point must not need the others.
     assert.isFalse(fs.existsSync(path.join(app, "node_modules", "@effect", "sql-pg")), "@effect/sql-pg was not installed")
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", "const m = await import('steady-queue'); console.log(typeof m.Task.make)"], { cwd: app })
@@ -147,7 +167,7 @@ describe("the installed package", () => {
     await admin.connect()
     await admin.query(`CREATE DATABASE ${database}`)
     try {
-      await npm(app, installArgs(readmeInstallLines().pg, tarball))
+      await npm(app, [...installArgs(readmeInstallLines().pg, tarball), "--ignore-scripts"])
       const url = new URL(pgAdminUrl)
       url.pathname = `/${database}`
       await compileAndRun("pg", url.toString())
