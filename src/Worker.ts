@@ -278,7 +278,7 @@ export const start = (
       Effect.sync(() => (stopping = true)).pipe(
         Effect.zipRight(Fiber.interrupt(poller)),
         Effect.zipRight(
-          // SIGQUIT cuts the grace period short.
+          // SIGQUIT, or a second SIGTERM/SIGINT, cuts the grace period short.
           Effect.raceFirst(FiberSet.awaitEmpty(jobs), awaitQuit).pipe(Effect.interruptible, Effect.timeoutOption(shutdownTimeout))
         )
       )

@@ -1,6 +1,6 @@
 /**
- * A worker's successful jobs, finished in batches by one fiber: one fenced statement per batch, then one
- * `Finished` event each. When the scope closes, whatever is still queued is written before the worker releases
+ * A worker's successful jobs, finished in batches by one fiber: one fenced write per batch (one statement, or
+ * one transaction that also gives limited jobs' slots back), then one `Finished` event each. When the scope closes, whatever is still queued is written before the worker releases
  * its claims.
  */
 import { Cause, Clock, Effect, Queue, type Schedule, type Scope } from "effect"
