@@ -12,15 +12,24 @@ import {
   JobNotScheduledError,
   RecurringTaskNotFoundError
 } from "./Errors.js"
-import { type EnqueuedJob, JobClient, type JobInfo, type JobState } from "./JobClient.js"
+import {
+  type DiscardableState,
+  type EnqueuedJob,
+  type JobInfo,
+  type JobState,
+  JobStates,
+  type ListedJob,
+  type ProcessInfo,
+  type QueueOverview,
+  type RecurringInfo,
+  type RecurringTask
+} from "./Domain.js"
+import { JobClient } from "./JobClient.js"
 import { JobEvent, JobEvents } from "./JobEvents.js"
-import type { RecurringTask } from "./Recurring.js"
 import * as Cron from "./internal/Cron.js"
 import { validateQueueName } from "./internal/prepare.js"
 import { jobView } from "./internal/jobView.js"
 import { enqueueRun } from "./internal/RecurringRun.js"
-import { JobStates } from "./internal/sql/jobs.js"
-import type { DiscardableState } from "./internal/sql/failed.js"
 import type { ListedRow } from "./internal/sql/listing.js"
 import type { ProcessRow } from "./internal/sql/overview.js"
 import { Store } from "./internal/Store.js"
@@ -28,16 +37,13 @@ import { Wakeup } from "./internal/Wakeup.js"
 
 export const jobStates: ReadonlyArray<JobState> = JobStates
 
-export type { DiscardableState } from "./internal/sql/failed.js"
-
-export interface QueueOverview {
-  readonly name: string
-  /** Ready jobs waiting in the queue. */
-  readonly size: number
-  /** How long the oldest ready job has been waiting; none when the queue is empty. */
-  readonly latencyMs: Option.Option<number>
-  readonly paused: boolean
-}
+export type {
+  DiscardableState,
+  ListedJob,
+  ProcessInfo,
+  QueueOverview,
+  RecurringInfo
+} from "./Domain.js"
 
 export interface JobFilter {
   readonly queue?: string | undefined
@@ -50,12 +56,6 @@ export interface ListOptions extends JobFilter {
   readonly before?: number | undefined
   /** Default 25, at most 1,000. */
   readonly limit?: number | undefined
-}
-
-/** A job as lists show it: everything but its payload. */
-export interface ListedJob extends Omit<JobInfo, "arguments" | "updatedAt"> {
-  /** When the job entered its state. */
-  readonly since: Date
 }
 
 export interface JobPage {
@@ -71,29 +71,9 @@ export interface StateCount {
   readonly capped: boolean
 }
 
-export interface ProcessInfo {
-  readonly id: number
-  readonly kind: string
-  readonly name: string
-  readonly pid: number
-  readonly hostname: Option.Option<string>
-  readonly supervisorId: Option.Option<number>
-  readonly metadata: Option.Option<string>
-  readonly startedAt: Date
-  readonly lastHeartbeatAt: Date
-  readonly heartbeatAgeMs: number
-  /** Jobs this process holds now. */
-  readonly inProgress: number
-}
-
 export interface JobDetail extends JobInfo {
   /** The process holding the job while it is in progress, or the one it failed on, if it is still registered. */
   readonly process: Option.Option<ProcessInfo>
-}
-
-export interface RecurringInfo extends RecurringTask {
-  readonly lastRun: Option.Option<Date>
-  readonly nextRun: Option.Option<Date>
 }
 
 export interface MinuteCount {

@@ -9,7 +9,8 @@ import { Clock, Console, Effect, Option, Schema } from "effect"
 import { Admin, type ListedJob, type ProcessInfo, type QueueOverview, type StateCount } from "./Admin.js"
 import { duration, relative } from "./dashboard/format.js"
 import { JobInProgressError, JobNotFailedError, JobNotFoundError } from "./Errors.js"
-import { JobClient, type JobState } from "./JobClient.js"
+import { DiscardableStates, type JobState, JobStates } from "./Domain.js"
+import { JobClient } from "./JobClient.js"
 import { databaseUrl, withServices } from "./internal/CliDatabase.js"
 import { type Column, oneLine, table } from "./internal/table.js"
 
@@ -85,7 +86,8 @@ const checkSelection = (ids: ReadonlyArray<number>, all: boolean, filtered: bool
 /** What `Admin.jobs` serves in one page. */
 const maxLimit = 1000
 
-const listStates: ReadonlyArray<JobState> = ["failed", "ready", "scheduled", "claimed", "blocked", "finished"]
+/** Failed first: the state an operator lists most. */
+const listStates: ReadonlyArray<JobState> = ["failed", ...JobStates.filter((s) => s !== "failed")]
 
 /** The column that matters most for each state, after the common ones. */
 const extraColumn = (state: JobState, now: number): [Column, (job: ListedJob) => string] | undefined => {
@@ -208,7 +210,7 @@ const retry = Command.make("retry", { databaseUrl, ids, all, queue: queueFilter,
     )
   )).pipe(Command.withDescription("Retry failed jobs: the given ids, or --all (filtered by --queue and --task)"))
 
-const discardStates: ReadonlyArray<Exclude<JobState, "claimed" | "finished">> = ["failed", "ready", "scheduled", "blocked"]
+const discardStates = DiscardableStates
 
 const discard = Command.make("discard", {
   databaseUrl,

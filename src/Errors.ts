@@ -119,3 +119,39 @@ export class MissingDriverError extends Schema.TaggedError<MissingDriverError>()
   packageName: Schema.String,
   message: Schema.String
 }) {}
+
+/**
+ * The database could not be read or written (connection lost, statement failed, a row of an unexpected shape).
+ * `cause` holds the driver's error. Nothing was committed by the operation that failed.
+ */
+export class PersistenceError extends Schema.TaggedError<PersistenceError>()("PersistenceError", {
+  message: Schema.String,
+  cause: Schema.Defect
+}) {}
+
+/**
+ * An operator's action refused as asked: the job, queue or recurring task is not in a state that allows it, or
+ * does not exist. The command line and the dashboard show the message as it is and go on.
+ */
+export type OperatorError =
+  | JobNotFoundError
+  | JobNotFailedError
+  | JobInProgressError
+  | JobNotScheduledError
+  | InvalidQueueNameError
+  | RecurringTaskNotFoundError
+  | InvalidRecurringTaskError
+
+const operatorErrorTags: ReadonlySet<string> = new Set<OperatorError["_tag"]>([
+  "JobNotFoundError",
+  "JobNotFailedError",
+  "JobInProgressError",
+  "JobNotScheduledError",
+  "InvalidQueueNameError",
+  "RecurringTaskNotFoundError",
+  "InvalidRecurringTaskError"
+])
+
+export const isOperatorError = (error: unknown): error is OperatorError =>
+  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" &&
+  operatorErrorTags.has(error._tag)

@@ -12,18 +12,16 @@ import {
   JobNotFoundError,
   type PayloadEncodeError
 } from "./Errors.js"
-import type { JobDescription } from "./CurrentJob.js"
-import type { JobError } from "./JobError.js"
-import { type EnqueuedJob, JobEvent, JobEvents } from "./JobEvents.js"
+import type { EnqueuedJob, JobInfo, QueueInfo, RecurringTask } from "./Domain.js"
+import { JobEvent, JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
 import { checkQueueName, prepareJobs } from "./internal/prepare.js"
-import type { RecurringRow as RecurringTask } from "./internal/sql/recurring.js"
 import type { JobWithStateRow } from "./internal/sql/jobs.js"
 import { jobView } from "./internal/jobView.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
-export type { EnqueuedJob } from "./JobEvents.js"
+export type { EnqueuedJob } from "./Domain.js"
 
 export interface EnqueueOptions {
   /** Queue name; defaults to the task's queue. */
@@ -49,26 +47,7 @@ export interface JobRequest {
 
 export type EnqueueError = InvalidJobOptionsError | PayloadEncodeError | SqlError.SqlError
 
-export type JobState = "scheduled" | "ready" | "claimed" | "blocked" | "failed" | "finished"
-
-export interface JobInfo extends Omit<JobDescription, "enqueuedAt" | "concurrency"> {
-  /** The payload as stored (encoded JSON). */
-  readonly arguments: string
-  readonly state: JobState
-  readonly createdAt: Date
-  readonly updatedAt: Date
-  readonly finishedAt: Option.Option<Date>
-  readonly concurrencyKey: Option.Option<string>
-  readonly error: Option.Option<JobError>
-  /** The process holding the job while it is claimed, or the one it failed on. */
-  readonly processId: Option.Option<number>
-}
-
-export interface QueueInfo {
-  readonly name: string
-  readonly size: number
-  readonly paused: boolean
-}
+export type { JobInfo, JobState, QueueInfo } from "./Domain.js"
 
 export interface ClearFinishedOptions {
   /** Keep jobs finished within this period; default `clear_finished_jobs_after`, 1 day. */

@@ -3,17 +3,10 @@
  * outcome (after the outcome is written). Subscribe with `JobEvents.stream` or `JobEvents.subscribe`.
  */
 import { Context, Data, Effect, Layer, PubSub, type Queue, type Scope, Stream } from "effect"
-import type { JobDescription } from "./CurrentJob.js"
+import type { EnqueuedJob, JobDescription } from "./Domain.js"
 import type { JobError } from "./JobError.js"
 
-export interface EnqueuedJob {
-  readonly id: number
-  readonly publicId: string
-  readonly taskName: string
-  readonly queueName: string
-  readonly priority: number
-  readonly scheduledAt: Date
-}
+export type { EnqueuedJob } from "./Domain.js"
 
 export type JobEvent = Data.TaggedEnum<{
   Enqueued: { readonly job: EnqueuedJob }

@@ -8,7 +8,7 @@ import { InvalidRecurringTaskError } from "./Errors.js"
 import { JobClient } from "./JobClient.js"
 import type { Task } from "./Task.js"
 import * as Cron from "./internal/Cron.js"
-import type { RecurringRow } from "./internal/sql/recurring.js"
+import type { RecurringTask } from "./Domain.js"
 import { maxPriority, minPriority, validateQueueName } from "./internal/prepare.js"
 
 export interface RecurringOptions<A, I> {
@@ -29,7 +29,7 @@ export interface RecurringOptions<A, I> {
 }
 
 /** A validated recurring task, as stored. */
-export type RecurringTask = RecurringRow
+export type { RecurringTask } from "./Domain.js"
 
 const invalid = (key: string, message: string) => new InvalidRecurringTaskError({ key, message: `recurring task "${key}": ${message}` })
 

@@ -12,7 +12,7 @@ import type {
   RecurringInfo,
   StateCount
 } from "../Admin.js"
-import type { JobState } from "../JobClient.js"
+import type { JobState } from "../Domain.js"
 import { throughputChart } from "./chart.js"
 import { duration, optional, relative, timestamp } from "./format.js"
 import { html, type Html } from "./html.js"

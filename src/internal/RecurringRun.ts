@@ -4,14 +4,14 @@
  */
 import type { SqlError } from "@effect/sql"
 import { Effect, Option } from "effect"
-import type { RecurringRow } from "./sql/recurring.js"
+import type { RecurringTask } from "../Domain.js"
 import type { InsertedJob } from "./sql/enqueue.js"
 import type { Store } from "./Store.js"
 
 /** Enqueues the run at `runAt`; none when another process recorded that run first. */
 export const enqueueRun = (
   store: Store["Type"],
-  task: RecurringRow,
+  task: RecurringTask,
   runAt: number,
   now: number
 ): Effect.Effect<Option.Option<InsertedJob>, SqlError.SqlError> => {

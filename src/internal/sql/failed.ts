@@ -1,6 +1,7 @@
 /**
  * Operator actions on failed jobs: retry (back through dispatch) and discard (delete the job).
  */
+import type { DiscardableState } from "../../Domain.js"
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
@@ -11,7 +12,6 @@ import { makeTakeExecutions } from "./take.js"
 type Ids = ReadonlyArray<number>
 
 /** States a job can be discarded in (a claimed one belongs to its worker). */
-export type DiscardableState = "failed" | "ready" | "scheduled" | "blocked"
 
 const stateTables: Record<Exclude<DiscardableState, "ready">, string> = {
   failed: "steady_queue_failed_executions",

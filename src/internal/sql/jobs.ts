@@ -3,17 +3,16 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
+import { JobState } from "../../Domain.js"
 import { DbInt, DbNullableInt, JobRow } from "./rows.js"
 
-export const JobStates = ["scheduled", "ready", "claimed", "blocked", "failed", "finished"] as const
-export type JobStateName = typeof JobStates[number]
 
 const JobWithStateRow = Schema.Struct({
   ...JobRow.fields,
   finished_at: DbNullableInt,
   concurrency_key: Schema.NullOr(Schema.String),
   updated_at: DbInt,
-  state: Schema.NullOr(Schema.Literal(...JobStates)),
+  state: Schema.NullOr(JobState),
   error: Schema.NullOr(Schema.String),
   process_id: DbNullableInt
 })

@@ -6,10 +6,10 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { DbInt, DbNullableInt } from "./rows.js"
-import type { JobStateName } from "./jobs.js"
+import type { JobState } from "../../Domain.js"
 
 export interface ListFilter {
-  readonly state: JobStateName
+  readonly state: JobState
   readonly queue?: string | undefined
   readonly task?: string | undefined
   /** Only jobs with a smaller id (the last id of the previous page). */
@@ -36,7 +36,7 @@ const ListedRow = Schema.Struct({
 export type ListedRow = typeof ListedRow.Type
 const decode = Schema.decodeUnknownSync(Schema.Array(ListedRow))
 
-const executionTable: Record<Exclude<JobStateName, "finished">, string> = {
+const executionTable: Record<Exclude<JobState, "finished">, string> = {
   ready: "steady_queue_ready_executions",
   scheduled: "steady_queue_scheduled_executions",
   claimed: "steady_queue_claimed_executions",

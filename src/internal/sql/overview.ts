@@ -5,7 +5,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { DialectInfo } from "./dialect.js"
-import type { JobStateName } from "./jobs.js"
+import type { JobState } from "../../Domain.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 
 const ProcessRow = Schema.Struct({
@@ -25,7 +25,7 @@ const LastRunRow = Schema.Struct({ task_key: Schema.String, last_run: DbInt })
 const CountRow = Schema.Struct({ n: DbInt })
 const MinuteRow = Schema.Struct({ minute: DbInt, n: DbInt })
 
-const stateSource: Record<JobStateName, string> = {
+const stateSource: Record<JobState, string> = {
   ready: "SELECT 1 FROM steady_queue_ready_executions",
   scheduled: "SELECT 1 FROM steady_queue_scheduled_executions",
   claimed: "SELECT 1 FROM steady_queue_claimed_executions",
@@ -52,7 +52,7 @@ export const makeOverview = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       Effect.map(Schema.decodeUnknownSync(Schema.Array(LastRunRow)))
     ),
     /** How many jobs are in a state, counting no further than `cap`. */
-    countUpTo: (state: JobStateName, cap: number) =>
+    countUpTo: (state: JobState, cap: number) =>
       sql`SELECT COUNT(*) AS n FROM (${sql.literal(stateSource[state])} LIMIT ${sql.literal(String(Math.trunc(cap)))}) t`
         .pipe(Effect.map((rows) => Schema.decodeUnknownSync(Schema.Array(CountRow))(rows)[0]?.n ?? 0)),
     finishedPerMinute: (since: number) =>

@@ -4,22 +4,10 @@
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Schema } from "effect"
+import type { RecurringTask } from "../../Domain.js"
 import type { DialectInfo } from "./dialect.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 
-export interface RecurringRow {
-  readonly key: string
-  readonly schedule: string
-  readonly timeZone: string | null
-  readonly taskName: string
-  readonly arguments: string
-  readonly queueName: string | null
-  readonly priority: number | null
-  readonly description: string | null
-  readonly static: boolean
-  /** The task's concurrency control for this payload, if it has one. */
-  readonly concurrency: { readonly key: string; readonly limit: number; readonly durationMs: number } | null
-}
 
 const Row = Schema.Struct({
   key: Schema.String,
@@ -35,7 +23,7 @@ const Row = Schema.Struct({
 })
 const decodeRows = Schema.decodeUnknownSync(Schema.Array(Row))
 
-const toRow = (r: typeof Row.Type): RecurringRow => ({
+const toRow = (r: typeof Row.Type): RecurringTask => ({
   key: r.key,
   schedule: r.schedule,
   timeZone: r.time_zone,
@@ -45,14 +33,14 @@ const toRow = (r: typeof Row.Type): RecurringRow => ({
   priority: r.priority,
   description: r.description,
   static: r.static === true || r.static === 1,
-  concurrency: r.concurrency === null ? null : JSON.parse(r.concurrency) as RecurringRow["concurrency"]
+  concurrency: r.concurrency === null ? null : JSON.parse(r.concurrency) as RecurringTask["concurrency"]
 })
 
 export const makeRecurring = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const key = sql("key")
   // SQLite binds no booleans; MySQL's BOOLEAN is a TINYINT.
   const bool = (b: boolean) => (info.dialect === "pg" ? b : b ? 1 : 0)
-  const upsert = (row: RecurringRow, now: number) => {
+  const upsert = (row: RecurringTask, now: number) => {
     const values = {
       key: row.key,
       schedule: row.schedule,
@@ -81,7 +69,7 @@ export const makeRecurring = (sql: SqlClient.SqlClient, info: DialectInfo) => {
              FROM steady_queue_recurring_tasks ORDER BY ${key}`.pipe(Effect.map((rows) => decodeRows(rows).map(toRow))),
     upsert,
     /** Upserts the static tasks and deletes static rows no longer in code, in one transaction. */
-    syncStatic: (rows: ReadonlyArray<RecurringRow>, now: number) =>
+    syncStatic: (rows: ReadonlyArray<RecurringTask>, now: number) =>
       sql.withTransaction(Effect.gen(function*() {
         for (const row of rows) yield* upsert(row, now)
         const keys = rows.map((r) => r.key)
