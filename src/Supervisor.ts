@@ -162,10 +162,10 @@ export const start = <R = never>(
 ): Effect.Effect<Running, SupervisorAlreadyRunningError, Requirements | R> =>
   Effect.gen(function*() {
     const role = config.mode === "fork" ? Fork.currentRole() : Option.none()
-    // Installed first, so it is removed last: a signal during the shutdown still meets a handler.
-    const signals = yield* Signals.install({ escalates: Option.isNone(role) })
+    // Built first in this scope, so it is closed last: a signal during the shutdown still meets a handler.
+    const signals = yield* Layer.build(Signals.ShutdownSignals.layer({ escalates: Option.isNone(role) }))
     return yield* (Option.isSome(role) ? startChild(config, role.value, hooks) : startSupervisor(config, hooks)).pipe(
-      Effect.provideService(Signals.ShutdownSignals, signals)
+      Effect.provide(signals)
     )
   })
 
