@@ -5,6 +5,7 @@
  * Launch its layer with `NodeRuntime.runMain`: SIGTERM or SIGINT stop it gracefully (polling stops, running jobs
  * get `shutdownTimeout` to finish, the rest go back to ready); SIGQUIT, or a second SIGTERM/SIGINT, stops it at once.
  */
+import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer, Option, Schedule, Scope } from "effect"
 import * as Dispatcher from "./Dispatcher.js"
 import type { InvalidConfigError, SupervisorAlreadyRunningError } from "./Errors.js"
@@ -172,7 +173,9 @@ export const start = <R = never>(
 /** The supervisor proper: its row, pruning, and its workers and dispatchers (async mode) or children (fork mode). */
 const startSupervisor = <R>(config: QueueConfig.QueueConfig, hooks: Hooks<R>) =>
   Effect.gen(function*() {
-    if (config.supervisorPidfile !== null) yield* Pidfile.acquire(config.supervisorPidfile)
+    if (config.supervisorPidfile !== null) {
+      yield* Pidfile.acquire(config.supervisorPidfile).pipe(Effect.provide(NodeFileSystem.layer))
+    }
     const supervisorId = yield* withHooks("Supervisor", register({
       kind: "Supervisor",
       name: randomName("Supervisor"),
