@@ -27,19 +27,23 @@ export const defaults = {
 
 export type Mode = "async" | "fork"
 
+const isNegativeOrNaN = (input: unknown) =>
+  typeof input === "number" ? !(input >= 0) : typeof input === "string" && /^\s*-/.test(input)
+
 const DurationValue = Schema.transformOrFail(
   Schema.Union(Schema.DurationFromSelf, Schema.Number, Schema.String),
   Schema.DurationFromSelf,
   {
     strict: true,
-    decode: (input, _, ast) =>
-      Option.match(Duration.decodeUnknown(input), {
+    decode: (input, _, ast) => {
+      const refused = ParseResult.fail(new ParseResult.Type(ast, input, "a duration must be finite and not negative"))
+      // Duration clamps a negative or NaN input to zero (for a polling interval, a busy loop): refuse it first.
+      if (isNegativeOrNaN(input)) return refused
+      return Option.match(Duration.decodeUnknown(input), {
         onNone: () => ParseResult.fail(new ParseResult.Type(ast, input, `not a duration: ${String(input)}`)),
-        onSome: (d) =>
-          Duration.isFinite(d) && Duration.toMillis(d) >= 0
-            ? ParseResult.succeed(d)
-            : ParseResult.fail(new ParseResult.Type(ast, input, "a duration must be finite and not negative"))
-      }),
+        onSome: (d) => (Duration.isFinite(d) ? ParseResult.succeed(d) : refused)
+      })
+    },
     encode: (d) => ParseResult.succeed(d)
   }
 )

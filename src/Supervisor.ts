@@ -5,6 +5,7 @@
  * Launch its layer with `NodeRuntime.runMain`: SIGTERM or SIGINT stop it gracefully (polling stops, running jobs
  * get `shutdownTimeout` to finish, the rest go back to ready); SIGQUIT, or a second SIGTERM/SIGINT, stops it at once.
  */
+import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer, Option, Schedule, Scope } from "effect"
 import * as Dispatcher from "./Dispatcher.js"
 import type { InvalidConfigError, SupervisorAlreadyRunningError } from "./Errors.js"
@@ -162,17 +163,19 @@ export const start = <R = never>(
 ): Effect.Effect<Running, SupervisorAlreadyRunningError, Requirements | R> =>
   Effect.gen(function*() {
     const role = config.mode === "fork" ? Fork.currentRole() : Option.none()
-    // Installed first, so it is removed last: a signal during the shutdown still meets a handler.
-    const signals = yield* Signals.install({ escalates: Option.isNone(role) })
+    // Built first in this scope, so it is closed last: a signal during the shutdown still meets a handler.
+    const signals = yield* Layer.build(Signals.ShutdownSignals.layer({ escalates: Option.isNone(role) }))
     return yield* (Option.isSome(role) ? startChild(config, role.value, hooks) : startSupervisor(config, hooks)).pipe(
-      Effect.provideService(Signals.ShutdownSignals, signals)
+      Effect.provide(signals)
     )
   })
 
 /** The supervisor proper: its row, pruning, and its workers and dispatchers (async mode) or children (fork mode). */
 const startSupervisor = <R>(config: QueueConfig.QueueConfig, hooks: Hooks<R>) =>
   Effect.gen(function*() {
-    if (config.supervisorPidfile !== null) yield* Pidfile.acquire(config.supervisorPidfile)
+    if (config.supervisorPidfile !== null) {
+      yield* Pidfile.acquire(config.supervisorPidfile).pipe(Effect.provide(NodeFileSystem.layer))
+    }
     const supervisorId = yield* withHooks("Supervisor", register({
       kind: "Supervisor",
       name: randomName("Supervisor"),

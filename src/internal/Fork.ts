@@ -3,7 +3,7 @@
  * entry module with its role in the environment, and restarts a child that dies. A child exits by itself
  * when its supervisor is gone (the IPC channel closes, also when the supervisor is SIGKILLed).
  */
-import { Deferred, Duration, Effect, Fiber, Option } from "effect"
+import { Deferred, Duration, Effect, Fiber, Option, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { ProcessExitError } from "../Errors.js"
 import { failProcess } from "./Prune.js"
@@ -24,15 +24,24 @@ export const currentRole = (): Option.Option<Role & { readonly supervisorId: num
     : Option.none()
 }
 
-/** In a child: shut down gracefully once the supervisor is gone. */
-export const watchParent = Effect.sync(() => {
-  if (process.send === undefined) return
+/** In a child: shut down gracefully once the supervisor is gone; stops watching when the scope closes. */
+export const watchParent: Effect.Effect<void, never, Scope.Scope> = Effect.suspend(() => {
+  if (process.send === undefined) return Effect.void
   const stop = () => process.kill(process.pid, "SIGTERM")
-  process.on("disconnect", stop)
-  // The supervisor may have died while this child was still starting: then "disconnect" has already happened.
-  if (!process.connected) stop()
+  return Effect.acquireRelease(
+    Effect.sync(() => {
+      process.on("disconnect", stop)
+      // The supervisor may have died while this child was still starting: then "disconnect" has already happened.
+      if (!process.connected) stop()
+    }),
+    () => Effect.sync(() => process.removeListener("disconnect", stop))
+  )
 })
 
+// `child_process`, not @effect/platform's CommandExecutor: a child needs the IPC channel (its "disconnect" is how
+// it notices a SIGKILLed supervisor), and must stay in the supervisor's process group so that a terminal's Ctrl-C
+// reaches it. CommandExecutor has neither (three stdio streams, a detached group), and its scope would SIGTERM
+// the group on close, where `stop` below escalates TERM, QUIT, KILL on its own schedule.
 const spawnRole = (role: Role, supervisorId: number): ChildProcess =>
   spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     env: { ...process.env, [roleVariable]: `${role.kind}:${role.index}`, [supervisorVariable]: String(supervisorId) },
@@ -94,7 +103,8 @@ export const supervise = (roles: ReadonlyArray<Role>, supervisorId: number) =>
           yield* Effect.sleep(Duration.seconds(1))
         }
       })
-    const fibers = yield* Effect.forEach(roles, (role) => Effect.fork(keepRunning(role)))
+    // In the scope, not children of the fiber that starts them: they live as long as the supervisor.
+    const fibers = yield* Effect.forEach(roles, (role) => Effect.forkScoped(keepRunning(role)))
 
     const stop = (shutdownTimeout: Duration.DurationInput) =>
       Effect.gen(function*() {

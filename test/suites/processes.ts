@@ -1,4 +1,5 @@
 import { assert, layer } from "@effect/vitest"
+import { NodeFileSystem } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Clock, Deferred, Effect, Exit, Layer, Option, Queue, Schema, Scope, TestClock } from "effect"
 import * as fs from "node:fs"
@@ -203,5 +204,5 @@ export const processesSuite = (dialect: DialectName) =>
           yield* Supervisor.start(config)
           assert.strictEqual((yield* Effect.flip(Effect.scoped(Supervisor.start(config))))._tag, "SupervisorAlreadyRunningError")
         }))
-      }))
+      }).pipe(Effect.provide(NodeFileSystem.layer)))
   })
