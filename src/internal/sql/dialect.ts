@@ -95,10 +95,14 @@ export interface Dialect {
    */
   readonly insertBeforeLockingRead: boolean
   /**
-   * Takes the database's write lock now (SQLite; a no-op elsewhere), so a transaction that reads first never has
-   * to upgrade from a read lock, which fails when another writer got there first.
+   * Takes the database's write lock now (SQLite, by a write that changes nothing to the rows matching `where`; a
+   * no-op elsewhere), so a transaction that reads first never has to upgrade from a read lock, which fails when
+   * another writer got there first.
    */
-  readonly takeWriteLock: (table: TableName, where: Fragment) => Effect.Effect<void, SqlError.SqlError>
+  readonly takeWriteLock: (
+    table: "steady_queue_jobs" | "steady_queue_semaphores" | "steady_queue_recurring_tasks",
+    where: Fragment
+  ) => Effect.Effect<void, SqlError.SqlError>
   /** The client has a single connection (SQLite). */
   readonly singleConnection: boolean
 }
