@@ -6,26 +6,32 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
-import { detect } from "./internal/sql/dialect.js"
-import { createStatements } from "./internal/sql/schema.js"
+import { detectName, type SqlDialect } from "./internal/sql/dialect.js"
+import { createStatements } from "./internal/sql/firstMigration.js"
 
 export const table = "steady_queue_migrations"
 
+/** The DDL family of the client's database (MariaDB's is MySQL's). */
+const family = Effect.map(Effect.orDie(detectName), (name): SqlDialect => (name === "mariadb" ? "mysql" : name))
+
+/** Runs the statement of the database's family. */
+const perFamily = (statements: Record<SqlDialect, string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(statements[yield* family])
+  })
+
 const createTables = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const { dialect } = yield* Effect.orDie(detect)
+  const dialect = yield* family
   for (const statement of createStatements(dialect)) yield* sql.unsafe(statement)
 })
 
 /** Recurring tasks keep the IANA time zone their schedule is read in. */
-const addRecurringTimeZone = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const { dialect } = yield* Effect.orDie(detect)
-  yield* dialect === "pg"
-    ? sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN IF NOT EXISTS time_zone VARCHAR(255) NULL`
-    : dialect === "mysql"
-    ? sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN time_zone VARCHAR(255) NULL`
-    : sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN time_zone TEXT NULL`
+const addRecurringTimeZone = perFamily({
+  pg: "ALTER TABLE steady_queue_recurring_tasks ADD COLUMN IF NOT EXISTS time_zone VARCHAR(255) NULL",
+  mysql: "ALTER TABLE steady_queue_recurring_tasks ADD COLUMN time_zone VARCHAR(255) NULL",
+  sqlite: "ALTER TABLE steady_queue_recurring_tasks ADD COLUMN time_zone TEXT NULL"
 })
 
 /** A limited job carries its limit and duration, so every path that waits on or signals its semaphore knows them. */
@@ -36,12 +42,10 @@ const addConcurrencySettings = Effect.gen(function*() {
 })
 
 /** A recurring task of a limited task keeps its concurrency control (JSON), so its runs are limited too. */
-const addRecurringConcurrency = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const { dialect } = yield* Effect.orDie(detect)
-  yield* dialect === "mysql"
-    ? sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency LONGTEXT NULL`
-    : sql`ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency TEXT NULL`
+const addRecurringConcurrency = perFamily({
+  pg: "ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency TEXT NULL",
+  mysql: "ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency LONGTEXT NULL",
+  sqlite: "ALTER TABLE steady_queue_recurring_tasks ADD COLUMN concurrency TEXT NULL"
 })
 
 /**
@@ -51,7 +55,7 @@ const addRecurringConcurrency = Effect.gen(function*() {
  */
 const dashboard = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const { dialect } = yield* Effect.orDie(detect)
+  const dialect = yield* family
   const indexes = [
     ["ix_sq_failed_executions_created", "steady_queue_failed_executions", "created_at"],
     ["ix_sq_jobs_task_id", "steady_queue_jobs", "task_name, id"],

@@ -7,6 +7,7 @@ import { lifecycleSuite } from "./suites/lifecycle.js"
 import { processesSuite } from "./suites/processes.js"
 import { queueDatabaseSuite } from "./suites/queueDatabase.js"
 import { recurringSuite } from "./suites/recurring.js"
+import { schemaSuite } from "./suites/schema.js"
 import { workerSuite } from "./suites/worker.js"
 
 describe.skipIf(!(await isAvailable("pg")))("pg", () => {
@@ -18,4 +19,5 @@ describe.skipIf(!(await isAvailable("pg")))("pg", () => {
   recurringSuite("pg")
   queueDatabaseSuite("pg")
   configurationSuite("pg")
+  schemaSuite("pg")
 })

@@ -64,9 +64,9 @@ const make = Effect.gen(function*() {
     claimed: makeClaimed(sql, info, semaphores),
     ownership: makeOwnership(sql),
     scheduled: makeScheduled(sql, info, semaphores.readyAgain),
-    listing: makeListing(sql),
+    listing: makeListing(sql, info),
     overview: makeOverview(sql, info),
-    jobs: makeJobs(sql),
+    jobs: makeJobs(sql, info),
     failed: makeFailed(sql, info, semaphores),
     queues: makeQueues(sql, info),
     clearFinished: makeClearFinished(sql, info),
@@ -83,7 +83,7 @@ export interface StoreOptions {
 
 /** SQLite's client has one connection: the store needs to recognise a transaction already open on it. */
 const onlyConnection = (sql: SqlClient.SqlClient, info: DialectInfo) =>
-  info.dialect === "sqlite" ? Effect.scoped(sql.reserve) : Effect.succeed(undefined)
+  info.singleConnection ? Effect.scoped(sql.reserve) : Effect.succeed(undefined)
 
 /**
  * The statements, isolated at this boundary: each effect of the service runs on steady-queue's own connections

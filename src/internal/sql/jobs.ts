@@ -4,6 +4,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { JobState } from "../../Domain.js"
+import type { Dialect } from "./dialect.js"
 import { DbInt, DbNullableInt, JobRow } from "./rows.js"
 
 
@@ -19,7 +20,7 @@ const JobWithStateRow = Schema.Struct({
 export type JobWithStateRow = typeof JobWithStateRow.Type
 const decode = Schema.decodeUnknownSync(Schema.Array(JobWithStateRow))
 
-export const makeJobs = (sql: SqlClient.SqlClient) => {
+export const makeJobs = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const select = (where: ReturnType<typeof sql.and>) =>
     sql`SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts, j.scheduled_at,
                j.finished_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration, j.created_at, j.updated_at,
@@ -46,7 +47,7 @@ export const makeJobs = (sql: SqlClient.SqlClient) => {
     /** Failed jobs, oldest failure first, keyset-paginated by job id. */
     failed: (limit: number, afterJobId: number) =>
       sql`SELECT job_id FROM steady_queue_failed_executions WHERE job_id > ${afterJobId}
-          ORDER BY job_id ASC LIMIT ${sql.literal(String(Math.max(1, Math.trunc(limit))))}`.pipe(
+          ORDER BY job_id ASC ${dialect.limit(Math.max(1, Math.trunc(limit)))}`.pipe(
         Effect.map((rows) => rows.map((r) => Number((r as { job_id: unknown }).job_id)))
       )
   }

@@ -5,6 +5,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
+import type { Dialect } from "./dialect.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 import type { JobState } from "../../Domain.js"
 
@@ -44,7 +45,7 @@ const executionTable: Record<Exclude<JobState, "finished">, string> = {
   failed: "steady_queue_failed_executions"
 }
 
-export const makeListing = (sql: SqlClient.SqlClient) => {
+export const makeListing = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const columns = sql.literal(`j.id, j.public_id, j.queue_name, j.task_name, j.priority, j.attempts, j.scheduled_at,
     j.finished_at, j.created_at, j.concurrency_key`)
 
@@ -54,13 +55,13 @@ export const makeListing = (sql: SqlClient.SqlClient) => {
     ...(f.task === undefined ? [] : [sql`j.task_name = ${f.task}`])
   ]
 
-  const limit = (n: number) => sql.literal(String(Math.max(1, Math.min(1000, Math.trunc(n)))))
+  const limit = (n: number) => dialect.limit(Math.max(1, Math.min(1000, Math.trunc(n))))
 
   const list = (f: ListFilter) => {
     if (f.state === "finished") {
       const where = sql.and([sql`j.finished_at IS NOT NULL`, ...filters(f, "j.id")])
       return sql`SELECT ${columns}, j.finished_at AS since, NULL AS error, NULL AS process_id
-                 FROM steady_queue_jobs j WHERE ${where} ORDER BY j.id DESC LIMIT ${limit(f.limit)}`.pipe(
+                 FROM steady_queue_jobs j WHERE ${where} ORDER BY j.id DESC ${limit(f.limit)}`.pipe(
         Effect.map(decode)
       )
     }
@@ -71,7 +72,7 @@ export const makeListing = (sql: SqlClient.SqlClient) => {
     return sql`SELECT ${columns}, e.created_at AS since, ${error} AS error, ${processId} AS process_id
                FROM ${table} e JOIN steady_queue_jobs j ON j.id = e.job_id
                ${where.length === 0 ? sql.literal("") : sql`WHERE ${sql.and(where)}`}
-               ORDER BY e.job_id DESC LIMIT ${limit(f.limit)}`.pipe(Effect.map(decode))
+               ORDER BY e.job_id DESC ${limit(f.limit)}`.pipe(Effect.map(decode))
   }
 
   /** Job ids matching a filter (state failed or scheduled, say), a batch at a time, for bulk actions. */

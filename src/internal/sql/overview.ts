@@ -4,7 +4,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 import type { JobState } from "../../Domain.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 
@@ -34,9 +34,8 @@ const stateSource: Record<JobState, string> = {
   finished: "SELECT 1 FROM steady_queue_jobs WHERE finished_at IS NOT NULL"
 }
 
-export const makeOverview = (sql: SqlClient.SqlClient, info: DialectInfo) => {
-  const minuteOf = (column: string) =>
-    sql.literal(info.dialect === "mysql" ? `${column} DIV 60000` : `${column} / 60000`)
+export const makeOverview = (sql: SqlClient.SqlClient, dialect: Dialect) => {
+  const minuteOf = (column: string) => dialect.timeBucket(column, 60_000)
 
   const perMinute = (rows: ReadonlyArray<unknown>) => Schema.decodeUnknownSync(Schema.Array(MinuteRow))(rows)
 
@@ -53,7 +52,7 @@ export const makeOverview = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     ),
     /** How many jobs are in a state, counting no further than `cap`. */
     countUpTo: (state: JobState, cap: number) =>
-      sql`SELECT COUNT(*) AS n FROM (${sql.literal(stateSource[state])} LIMIT ${sql.literal(String(Math.trunc(cap)))}) t`
+      sql`SELECT COUNT(*) AS n FROM (${sql.literal(stateSource[state])} ${dialect.limit(cap)}) t`
         .pipe(Effect.map((rows) => Schema.decodeUnknownSync(Schema.Array(CountRow))(rows)[0]?.n ?? 0)),
     finishedPerMinute: (since: number) =>
       sql`SELECT ${minuteOf("finished_at")} AS minute, COUNT(*) AS n FROM steady_queue_jobs

@@ -3,7 +3,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 import { affectedRows, decodeIdRows } from "./rows.js"
 
 export interface NewProcess {
@@ -15,7 +15,7 @@ export interface NewProcess {
   readonly metadata: string
 }
 
-export const makeProcesses = (sql: SqlClient.SqlClient, info: DialectInfo) => ({
+export const makeProcesses = (sql: SqlClient.SqlClient, dialect: Dialect) => ({
   /** Inserts the row; with `id`, puts back the row of a process that was pruned while it was alive. */
   register: (p: NewProcess, now: number, id?: number) => {
     const row = {
@@ -29,13 +29,7 @@ export const makeProcesses = (sql: SqlClient.SqlClient, info: DialectInfo) => ({
       last_heartbeat_at: now,
       created_at: now
     }
-    return info.insertReturning
-      ? sql`INSERT INTO steady_queue_processes ${sql.insert(row)} RETURNING id`.pipe(
-        Effect.map((rows) => decodeIdRows(rows)[0].id)
-      )
-      : sql`INSERT INTO steady_queue_processes ${sql.insert(row)}`.raw.pipe(
-        Effect.map((raw) => Number((raw as { readonly insertId: number | string }).insertId))
-      )
+    return dialect.insertId("steady_queue_processes", row)
   },
   /** Returns whether the row was still there. */
   heartbeat: (id: number, now: number) =>

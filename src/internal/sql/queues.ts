@@ -3,7 +3,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 
 const NameRow = Schema.Struct({ queue_name: Schema.String })
@@ -24,14 +24,12 @@ export interface QueueRow {
 /** LIKE pattern for a prefix, with LIKE's own wildcards escaped. */
 const likePrefix = (prefix: string) => prefix.replace(/[!%_]/g, (c) => `!${c}`) + "%"
 
-export const makeQueues = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+export const makeQueues = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const paused = sql`SELECT queue_name FROM steady_queue_pauses ORDER BY queue_name`.pipe(Effect.map(decodeNames))
   return {
     paused,
     pause: (queue: string, now: number) =>
-      info.dialect === "mysql"
-        ? sql`INSERT IGNORE INTO steady_queue_pauses (queue_name, created_at) VALUES (${queue}, ${now})`
-        : sql`INSERT INTO steady_queue_pauses (queue_name, created_at) VALUES (${queue}, ${now}) ON CONFLICT DO NOTHING`,
+      dialect.insertIgnore("steady_queue_pauses", { queue_name: queue, created_at: now }, "queue_name"),
     resume: (queue: string) => sql`DELETE FROM steady_queue_pauses WHERE queue_name = ${queue}`,
     /** Distinct queue names with ready jobs, optionally only those starting with `prefix`. */
     readyQueueNames: (prefix: string | undefined) =>

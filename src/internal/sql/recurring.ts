@@ -5,7 +5,7 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { RecurringTask } from "../../Domain.js"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 
 
@@ -36,10 +36,23 @@ const toRow = (r: typeof Row.Type): RecurringTask => ({
   concurrency: r.concurrency === null ? null : JSON.parse(r.concurrency) as RecurringTask["concurrency"]
 })
 
-export const makeRecurring = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+/** The columns an upsert of a task sets on a row that exists (all but the key and the creation time). */
+const updated = [
+  "schedule",
+  "time_zone",
+  "task_name",
+  "arguments",
+  "queue_name",
+  "priority",
+  "static",
+  "description",
+  "concurrency",
+  "updated_at"
+] as const
+
+export const makeRecurring = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const key = sql("key")
-  // SQLite binds no booleans; MySQL's BOOLEAN is a TINYINT.
-  const bool = (b: boolean) => (info.dialect === "pg" ? b : b ? 1 : 0)
+  const { bool } = dialect
   const upsert = (row: RecurringTask, now: number) => {
     const values = {
       key: row.key,
@@ -55,13 +68,7 @@ export const makeRecurring = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       created_at: now,
       updated_at: now
     }
-    const set = sql`schedule = ${row.schedule}, time_zone = ${row.timeZone}, task_name = ${row.taskName},
-      arguments = ${row.arguments}, queue_name = ${row.queueName}, priority = ${row.priority},
-      ${sql("static")} = ${bool(row.static)}, description = ${row.description},
-      concurrency = ${row.concurrency === null ? null : JSON.stringify(row.concurrency)}, updated_at = ${now}`
-    return info.dialect === "mysql"
-      ? sql`INSERT INTO steady_queue_recurring_tasks ${sql.insert(values)} ON DUPLICATE KEY UPDATE ${set}`
-      : sql`INSERT INTO steady_queue_recurring_tasks ${sql.insert(values)} ON CONFLICT (${key}) DO UPDATE SET ${set}`
+    return dialect.upsert("steady_queue_recurring_tasks", [values], "key", updated)
   }
 
   return {

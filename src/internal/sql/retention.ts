@@ -3,19 +3,17 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 import { affectedRows } from "./rows.js"
 
-export const makeClearFinished = (sql: SqlClient.SqlClient, info: DialectInfo) => {
-  const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
-  // MySQL rejects LIMIT inside an IN subquery but has DELETE ... LIMIT; the others are the other way round.
+export const makeClearFinished = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const deleteBatch = (before: number, batchSize: number) =>
-    (info.dialect === "mysql"
-      ? sql`DELETE FROM steady_queue_jobs WHERE finished_at IS NOT NULL AND finished_at < ${before}
-            ORDER BY finished_at LIMIT ${limitOf(batchSize)}`
-      : sql`DELETE FROM steady_queue_jobs WHERE id IN (
-              SELECT id FROM steady_queue_jobs WHERE finished_at IS NOT NULL AND finished_at < ${before}
-              ORDER BY finished_at LIMIT ${limitOf(batchSize)})`).raw.pipe(Effect.map(affectedRows))
+    dialect.deleteFirst(
+      "steady_queue_jobs",
+      sql`finished_at IS NOT NULL AND finished_at < ${before}`,
+      "finished_at",
+      Math.max(1, Math.trunc(batchSize))
+    ).raw.pipe(Effect.map(affectedRows))
 
   /** Deletes jobs finished before `before`; returns how many. */
   return (before: number, batchSize: number) =>

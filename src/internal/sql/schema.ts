@@ -1,249 +1,213 @@
 /**
- * The tables as the first migration creates them, described once and rendered per dialect so that the three
- * schemas cannot drift apart. Later migrations (Migrations.ts) change them the same way on every dialect.
+ * The schema as it is once every migration has run: tables, columns, indexes and foreign keys, as data. The
+ * migrations (Migrations.ts) are what builds and upgrades a database; this is what they add up to, and a test
+ * compares each migrated database's catalog with it, so the two cannot silently disagree.
  */
 import type { SqlDialect } from "./dialect.js"
 
-type ColumnType = "id" | "bigint" | "int" | "name" | "text" | "bool"
+/** The kinds of column the tables use. */
+export type ColumnKind = "id" | "bigint" | "int" | "name" | "text" | "bool"
 
-interface Column {
+/**
+ * Each kind's type as the database's catalog reports it: PostgreSQL's and MySQL's data type (with its length for
+ * strings of bounded length), SQLite's type affinity.
+ */
+export const columnTypes: Record<SqlDialect, Record<ColumnKind, string>> = {
+  pg: { id: "bigint", bigint: "bigint", int: "integer", name: "character varying(255)", text: "text", bool: "boolean" },
+  mysql: { id: "bigint", bigint: "bigint", int: "int", name: "varchar(255)", text: "longtext", bool: "tinyint" },
+  sqlite: { id: "integer", bigint: "integer", int: "integer", name: "text", text: "text", bool: "integer" }
+}
+
+export interface Column {
   readonly name: string
-  readonly type: ColumnType
-  readonly nullable?: boolean
+  readonly kind: ColumnKind
+  readonly nullable: boolean
+  /** The default, as a number (a boolean's is 1 or 0). */
   readonly default?: string
 }
 
-interface Index {
+export interface Index {
   readonly name: string
+  /** Column names, each followed by ` DESC` where the index is descending on it. */
   readonly columns: ReadonlyArray<string>
-  readonly unique?: boolean
+  readonly unique: boolean
+}
+
+export interface ForeignKey {
+  readonly columns: ReadonlyArray<string>
+  readonly references: { readonly table: TableName; readonly columns: ReadonlyArray<string> }
+  readonly onDelete: "CASCADE"
 }
 
 export interface Table {
-  readonly name: string
+  /** The primary key is always the auto-increment `id`, the first column. */
   readonly columns: ReadonlyArray<Column>
+  /** Besides the primary key. */
   readonly indexes: ReadonlyArray<Index>
-  /** Execution rows belong to their job and go with it. */
-  readonly referencesJob?: boolean
+  readonly foreignKeys: ReadonlyArray<ForeignKey>
 }
 
-const col = (name: string, type: ColumnType, options: Omit<Column, "name" | "type"> = {}): Column => ({
+export type TableName =
+  | "steady_queue_jobs"
+  | "steady_queue_ready_executions"
+  | "steady_queue_scheduled_executions"
+  | "steady_queue_claimed_executions"
+  | "steady_queue_blocked_executions"
+  | "steady_queue_failed_executions"
+  | "steady_queue_pauses"
+  | "steady_queue_semaphores"
+  | "steady_queue_processes"
+  | "steady_queue_recurring_tasks"
+  | "steady_queue_recurring_executions"
+
+const column = (name: string, kind: ColumnKind, options: { readonly nullable?: boolean; readonly default?: string } = {}): Column => ({
   name,
-  type,
-  ...options
+  kind,
+  nullable: options.nullable ?? false,
+  ...(options.default === undefined ? {} : { default: options.default })
 })
-const created = col("created_at", "bigint")
-const updated = col("updated_at", "bigint")
+const nullable = (name: string, kind: ColumnKind) => column(name, kind, { nullable: true })
+const id = column("id", "id")
+const createdAt = column("created_at", "bigint")
+const updatedAt = column("updated_at", "bigint")
+const jobId = column("job_id", "bigint")
 
-export const prefix = "steady_queue_"
+const index = (name: string, ...columns: ReadonlyArray<string>): Index => ({ name, columns, unique: false })
+const unique = (name: string, ...columns: ReadonlyArray<string>): Index => ({ name, columns, unique: true })
 
-export const tables: ReadonlyArray<Table> = [
-  {
-    name: "jobs",
-    columns: [
-      col("id", "id"),
-      col("public_id", "name"),
-      col("queue_name", "name"),
-      col("task_name", "name"),
-      col("arguments", "text"),
-      col("priority", "int", { default: "0" }),
-      col("attempts", "int", { default: "0" }),
-      col("scheduled_at", "bigint"),
-      col("finished_at", "bigint", { nullable: true }),
-      col("concurrency_key", "name", { nullable: true }),
-      created,
-      updated
-    ],
-    indexes: [
-      { name: "public_id", columns: ["public_id"], unique: true },
-      { name: "finished_at", columns: ["finished_at"] },
-      { name: "queue_finished", columns: ["queue_name", "finished_at"] },
-      { name: "scheduled_finished", columns: ["scheduled_at", "finished_at"] },
-      { name: "task_name", columns: ["task_name"] }
-    ]
-  },
-  {
-    name: "ready_executions",
-    referencesJob: true,
-    columns: [col("id", "id"), col("job_id", "bigint"), col("queue_name", "name"), col("priority", "int"), created],
-    indexes: [
-      { name: "job", columns: ["job_id"], unique: true },
-      { name: "poll_all", columns: ["priority DESC", "job_id"] },
-      { name: "poll_queue", columns: ["queue_name", "priority DESC", "job_id"] }
-    ]
-  },
-  {
-    name: "scheduled_executions",
-    referencesJob: true,
-    columns: [
-      col("id", "id"),
-      col("job_id", "bigint"),
-      col("queue_name", "name"),
-      col("priority", "int"),
-      col("scheduled_at", "bigint"),
-      created
-    ],
-    indexes: [
-      { name: "job", columns: ["job_id"], unique: true },
-      { name: "dispatch", columns: ["scheduled_at", "priority DESC", "job_id"] }
-    ]
-  },
-  {
-    name: "claimed_executions",
-    referencesJob: true,
-    columns: [col("id", "id"), col("job_id", "bigint"), col("process_id", "bigint", { nullable: true }), created],
-    indexes: [
-      { name: "job", columns: ["job_id"], unique: true },
-      { name: "process", columns: ["process_id", "job_id"] }
-    ]
-  },
-  {
-    name: "blocked_executions",
-    referencesJob: true,
-    columns: [
-      col("id", "id"),
-      col("job_id", "bigint"),
-      col("queue_name", "name"),
-      col("priority", "int"),
-      col("concurrency_key", "name"),
-      col("expires_at", "bigint"),
-      created
-    ],
-    indexes: [
-      { name: "job", columns: ["job_id"], unique: true },
-      { name: "release", columns: ["concurrency_key", "priority DESC", "job_id"] },
-      { name: "maintenance", columns: ["expires_at", "concurrency_key"] }
-    ]
-  },
-  {
-    name: "failed_executions",
-    referencesJob: true,
-    columns: [col("id", "id"), col("job_id", "bigint"), col("error", "text"), created],
-    indexes: [{ name: "job", columns: ["job_id"], unique: true }]
-  },
-  {
-    name: "pauses",
-    columns: [col("id", "id"), col("queue_name", "name"), created],
-    indexes: [{ name: "queue", columns: ["queue_name"], unique: true }]
-  },
-  {
-    name: "semaphores",
-    columns: [col("id", "id"), col("key", "name"), col("value", "int", { default: "1" }), col("expires_at", "bigint"), created, updated],
-    indexes: [
-      { name: "key", columns: ["key"], unique: true },
-      { name: "expires", columns: ["expires_at"] },
-      { name: "key_value", columns: ["key", "value"] }
-    ]
-  },
-  {
-    name: "processes",
-    columns: [
-      col("id", "id"),
-      col("kind", "name"),
-      col("name", "name"),
-      col("pid", "int"),
-      col("hostname", "name", { nullable: true }),
-      col("supervisor_id", "bigint", { nullable: true }),
-      col("metadata", "text", { nullable: true }),
-      col("last_heartbeat_at", "bigint"),
-      created
-    ],
-    indexes: [
-      { name: "name_supervisor", columns: ["name", "supervisor_id"], unique: true },
-      { name: "heartbeat", columns: ["last_heartbeat_at"] },
-      { name: "supervisor", columns: ["supervisor_id"] }
-    ]
-  },
-  {
-    name: "recurring_tasks",
-    columns: [
-      col("id", "id"),
-      col("key", "name"),
-      col("schedule", "name"),
-      col("task_name", "name"),
-      col("arguments", "text", { nullable: true }),
-      col("queue_name", "name", { nullable: true }),
-      col("priority", "int", { nullable: true }),
-      col("static", "bool", { default: "1" }),
-      col("description", "text", { nullable: true }),
-      created,
-      updated
-    ],
-    indexes: [
-      { name: "key", columns: ["key"], unique: true },
-      { name: "static", columns: ["static"] }
-    ]
-  },
-  {
-    name: "recurring_executions",
-    referencesJob: true,
-    columns: [col("id", "id"), col("job_id", "bigint"), col("task_key", "name"), col("run_at", "bigint"), created],
-    indexes: [
-      { name: "job", columns: ["job_id"], unique: true },
-      { name: "task_run", columns: ["task_key", "run_at"], unique: true }
-    ]
-  }
-]
+/** Execution rows belong to their job and go with it; each job has at most one of each kind. */
+const execution = (table: string, columns: ReadonlyArray<Column>, indexes: ReadonlyArray<Index>): Table => ({
+  columns: [id, jobId, ...columns],
+  indexes: [unique(`ix_sq_${table}_job`, "job_id"), ...indexes],
+  foreignKeys: [{ columns: ["job_id"], references: { table: "steady_queue_jobs", columns: ["id"] }, onDelete: "CASCADE" }]
+})
 
-const typeNames: Record<SqlDialect, Record<ColumnType, string>> = {
-  pg: { id: "BIGSERIAL PRIMARY KEY", bigint: "BIGINT", int: "INTEGER", name: "VARCHAR(255)", text: "TEXT", bool: "BOOLEAN" },
-  mysql: {
-    id: "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
-    bigint: "BIGINT",
-    int: "INT",
-    name: "VARCHAR(255)",
-    text: "LONGTEXT",
-    bool: "BOOLEAN"
+export const tables: Record<TableName, Table> = {
+  steady_queue_jobs: {
+    columns: [
+      id,
+      column("public_id", "name"),
+      column("queue_name", "name"),
+      column("task_name", "name"),
+      column("arguments", "text"),
+      column("priority", "int", { default: "0" }),
+      column("attempts", "int", { default: "0" }),
+      column("scheduled_at", "bigint"),
+      nullable("finished_at", "bigint"),
+      nullable("concurrency_key", "name"),
+      createdAt,
+      updatedAt,
+      nullable("concurrency_limit", "int"),
+      nullable("concurrency_duration", "bigint")
+    ],
+    indexes: [
+      unique("ix_sq_jobs_public_id", "public_id"),
+      index("ix_sq_jobs_finished_at", "finished_at"),
+      index("ix_sq_jobs_scheduled_finished", "scheduled_at", "finished_at"),
+      index("ix_sq_jobs_task_id", "task_name", "id"),
+      index("ix_sq_jobs_queue_id", "queue_name", "id")
+    ],
+    foreignKeys: []
   },
-  // AUTOINCREMENT: a job id is never handed out twice, even after the newest job is deleted.
-  sqlite: { id: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER", int: "INTEGER", name: "TEXT", text: "TEXT", bool: "INTEGER" }
+  steady_queue_ready_executions: execution(
+    "ready_executions",
+    [column("queue_name", "name"), column("priority", "int"), createdAt],
+    [
+      index("ix_sq_ready_executions_poll_all", "priority DESC", "job_id"),
+      index("ix_sq_ready_executions_poll_queue", "queue_name", "priority DESC", "job_id")
+    ]
+  ),
+  steady_queue_scheduled_executions: execution(
+    "scheduled_executions",
+    [column("queue_name", "name"), column("priority", "int"), column("scheduled_at", "bigint"), createdAt],
+    [index("ix_sq_scheduled_executions_dispatch", "scheduled_at", "priority DESC", "job_id")]
+  ),
+  steady_queue_claimed_executions: execution(
+    "claimed_executions",
+    [nullable("process_id", "bigint"), createdAt],
+    [index("ix_sq_claimed_executions_process", "process_id", "job_id")]
+  ),
+  steady_queue_blocked_executions: execution(
+    "blocked_executions",
+    [
+      column("queue_name", "name"),
+      column("priority", "int"),
+      column("concurrency_key", "name"),
+      column("expires_at", "bigint"),
+      createdAt
+    ],
+    [
+      index("ix_sq_blocked_executions_release", "concurrency_key", "priority DESC", "job_id"),
+      index("ix_sq_blocked_executions_maintenance", "expires_at", "concurrency_key")
+    ]
+  ),
+  steady_queue_failed_executions: execution(
+    "failed_executions",
+    [column("error", "text"), createdAt, nullable("process_id", "bigint")],
+    [index("ix_sq_failed_executions_created", "created_at")]
+  ),
+  steady_queue_pauses: {
+    columns: [id, column("queue_name", "name"), createdAt],
+    indexes: [unique("ix_sq_pauses_queue", "queue_name")],
+    foreignKeys: []
+  },
+  steady_queue_semaphores: {
+    columns: [
+      id,
+      column("key", "name"),
+      column("value", "int", { default: "1" }),
+      column("expires_at", "bigint"),
+      createdAt,
+      updatedAt
+    ],
+    indexes: [
+      unique("ix_sq_semaphores_key", "key"),
+      index("ix_sq_semaphores_expires", "expires_at"),
+      index("ix_sq_semaphores_key_value", "key", "value")
+    ],
+    foreignKeys: []
+  },
+  steady_queue_processes: {
+    columns: [
+      id,
+      column("kind", "name"),
+      column("name", "name"),
+      column("pid", "int"),
+      nullable("hostname", "name"),
+      nullable("supervisor_id", "bigint"),
+      nullable("metadata", "text"),
+      column("last_heartbeat_at", "bigint"),
+      createdAt
+    ],
+    indexes: [
+      unique("ix_sq_processes_name_supervisor", "name", "supervisor_id"),
+      index("ix_sq_processes_heartbeat", "last_heartbeat_at"),
+      index("ix_sq_processes_supervisor", "supervisor_id")
+    ],
+    foreignKeys: []
+  },
+  steady_queue_recurring_tasks: {
+    columns: [
+      id,
+      column("key", "name"),
+      column("schedule", "name"),
+      column("task_name", "name"),
+      nullable("arguments", "text"),
+      nullable("queue_name", "name"),
+      nullable("priority", "int"),
+      column("static", "bool", { default: "1" }),
+      nullable("description", "text"),
+      createdAt,
+      updatedAt,
+      nullable("time_zone", "name"),
+      nullable("concurrency", "text")
+    ],
+    indexes: [unique("ix_sq_recurring_tasks_key", "key"), index("ix_sq_recurring_tasks_static", "static")],
+    foreignKeys: []
+  },
+  steady_queue_recurring_executions: execution(
+    "recurring_executions",
+    [column("task_key", "name"), column("run_at", "bigint"), createdAt],
+    [unique("ix_sq_recurring_executions_task_run", "task_key", "run_at")]
+  )
 }
-
-const quote = (dialect: SqlDialect, name: string) => (dialect === "mysql" ? `\`${name}\`` : `"${name}"`)
-
-const booleanDefault = (dialect: SqlDialect, value: string) =>
-  dialect === "pg" ? (value === "1" ? "TRUE" : "FALSE") : value
-
-const renderColumn = (dialect: SqlDialect, column: Column) => {
-  const type = typeNames[dialect][column.type]
-  if (column.type === "id") return `${quote(dialect, column.name)} ${type}`
-  const nullability = column.nullable ? "NULL" : "NOT NULL"
-  const defaultValue = column.default === undefined
-    ? ""
-    : ` DEFAULT ${column.type === "bool" ? booleanDefault(dialect, column.default) : column.default}`
-  return `${quote(dialect, column.name)} ${type} ${nullability}${defaultValue}`
-}
-
-const renderIndexColumns = (dialect: SqlDialect, columns: ReadonlyArray<string>) =>
-  columns.map((c) => {
-    const [name, direction] = c.split(" ")
-    return direction ? `${quote(dialect, name)} ${direction}` : quote(dialect, name)
-  }).join(", ")
-
-const indexName = (table: Table, index: Index) => `ix_sq_${table.name}_${index.name}`
-
-/**
- * One DDL statement per table and per index, each safe to run again: MySQL commits every DDL statement on its
- * own, so a migration interrupted half-way must be able to simply run once more.
- */
-export const createStatements = (dialect: SqlDialect): ReadonlyArray<string> =>
-  tables.flatMap((table) => {
-    const name = quote(dialect, prefix + table.name)
-    const parts = table.columns.map((c) => renderColumn(dialect, c))
-    if (table.referencesJob) {
-      parts.push(`FOREIGN KEY (${quote(dialect, "job_id")}) REFERENCES ${quote(dialect, prefix + "jobs")} (${quote(dialect, "id")}) ON DELETE CASCADE`)
-    }
-    if (dialect === "mysql") {
-      // MySQL has no CREATE INDEX IF NOT EXISTS: indexes live inside the (idempotent) CREATE TABLE.
-      for (const index of table.indexes) {
-        parts.push(`${index.unique ? "UNIQUE KEY" : "KEY"} ${quote(dialect, indexName(table, index))} (${renderIndexColumns(dialect, index.columns)})`)
-      }
-      return [`CREATE TABLE IF NOT EXISTS ${name} (\n  ${parts.join(",\n  ")}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`]
-    }
-    return [
-      `CREATE TABLE IF NOT EXISTS ${name} (\n  ${parts.join(",\n  ")}\n)`,
-      ...table.indexes.map((index) =>
-        `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${quote(dialect, indexName(table, index))} ON ${name} (${renderIndexColumns(dialect, index.columns)})`
-      )
-    ]
-  })

@@ -1,30 +1,14 @@
 /**
  * Taking execution rows by job id: deletes them and returns the job ids that had one, so that of two operators
- * acting on the same job only one moves it.
+ * acting on the same job only one moves it. The statement is the dialect's `takeJobs`.
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import type { DialectInfo } from "./dialect.js"
-import { decodeIdRows, decodeJobIdRows } from "./rows.js"
+import type { Dialect } from "./dialect.js"
 
-export const makeTakeExecutions = (sql: SqlClient.SqlClient, info: DialectInfo) =>
+export const makeTakeExecutions = (sql: SqlClient.SqlClient, dialect: Dialect) =>
 (
   table: "steady_queue_failed_executions" | "steady_queue_scheduled_executions" | "steady_queue_ready_executions",
   jobIds: ReadonlyArray<number>
-): Effect.Effect<ReadonlyArray<number>, SqlError.SqlError> => {
-  if (jobIds.length === 0) return Effect.succeed([])
-  const name = sql.literal(table)
-  return info.insertReturning
-    ? sql`DELETE FROM ${name} WHERE ${sql.in("job_id", jobIds)} RETURNING job_id`.pipe(
-      Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
-    )
-    // MySQL: lock, then delete by primary key.
-    : sql`SELECT id, job_id FROM ${name} WHERE ${sql.in("job_id", jobIds)} ORDER BY id FOR UPDATE`.pipe(
-      Effect.tap((rows) =>
-        rows.length === 0
-          ? Effect.void
-          : sql`DELETE FROM ${name} WHERE ${sql.in("id", decodeIdRows(rows).map((r) => r.id))}`.unprepared
-      ),
-      Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
-    )
-}
+): Effect.Effect<ReadonlyArray<number>, SqlError.SqlError> =>
+  jobIds.length === 0 ? Effect.succeed([]) : dialect.takeJobs(table, sql.in("job_id", jobIds))
