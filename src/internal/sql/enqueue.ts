@@ -134,7 +134,7 @@ export const makeEnqueue = (
 ): (jobs: ReadonlyArray<NewJob>, now: number) => Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> => {
   if (info.dialect === "pg") {
     const enqueuePg = makeEnqueuePg(sql, info)
-    // The statement itself makes unlimited due jobs ready and schedules the rest; limited due jobs need the semaphore.
+    // The statement itself prepares the jobs for execution, but for the dispatch of due limited ones (the semaphore).
     const dispatchLimited = (rows: ReadonlyArray<InsertedJob>, now: number) =>
       semaphores.dispatch(
         rows.flatMap((j) => isLimited(j) && j.scheduledAt <= now ? [{ ...toDispatchable(j), key: j.concurrencyKey! }] : []),
@@ -148,17 +148,18 @@ export const makeEnqueue = (
   }
   const insertJobs = makeInsertJobs(sql, info)
   const executions = makeExecutions(sql, info)
+  const schedule = (jobs: ReadonlyArray<InsertedJob>, now: number) =>
+    inBatches(jobs, (batch) =>
+      executions.scheduled(
+        batch.map((j) => ({ jobId: j.id, queueName: j.queueName, priority: j.priority, scheduledAt: j.scheduledAt })),
+        now
+      ).unprepared)
+  // Semaphores last: their row locks are held for the rest of the transaction.
+  const prepareForExecution = (rows: ReadonlyArray<InsertedJob>, now: number) =>
+    Effect.zipRight(
+      schedule(rows.filter((j) => j.scheduledAt > now), now),
+      semaphores.dispatchAll(rows.filter((j) => j.scheduledAt <= now).map(toDispatchable), now)
+    )
   return (jobs, now) =>
-    sql.withTransaction(Effect.gen(function*() {
-      const rows = yield* insertJobs(jobs, now)
-      const later = rows.filter((j) => j.scheduledAt > now)
-      yield* inBatches(later, (batch) =>
-        executions.scheduled(
-          batch.map((j) => ({ jobId: j.id, queueName: j.queueName, priority: j.priority, scheduledAt: j.scheduledAt })),
-          now
-        ).unprepared)
-      // Semaphores last: their row locks are held for the rest of the transaction.
-      yield* semaphores.dispatchAll(rows.filter((j) => j.scheduledAt <= now).map(toDispatchable), now)
-      return rows
-    }))
+    sql.withTransaction(Effect.tap(insertJobs(jobs, now), (rows) => prepareForExecution(rows, now)))
 }
