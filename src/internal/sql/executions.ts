@@ -6,6 +6,9 @@
  *   scheduled  prepare for execution (a job not due yet)
  *   blocked    dispatch (a limited job without a slot)
  *   failed     fail
+ * The transitions: prepare for execution in enqueue.ts; dispatch (and dispatching many, or stored jobs by id) and
+ * dispatch bypassing limits in semaphores.ts; finish, fail and release in claimed.ts; retry and discard in
+ * failed.ts.
  */
 import type { SqlClient, Statement } from "@effect/sql"
 import { Effect } from "effect"
