@@ -25,7 +25,8 @@ import {
   type RecurringTask
 } from "./Domain.js"
 import { JobClient } from "./JobClient.js"
-import { JobEvent, JobEvents } from "./JobEvents.js"
+import { JobEvents } from "./JobEvents.js"
+import { announceEnqueued } from "./internal/announce.js"
 import * as Cron from "./internal/Cron.js"
 import { validateQueueName } from "./internal/prepare.js"
 import { jobView } from "./internal/jobView.js"
@@ -275,16 +276,7 @@ const make = Effect.gen(function*() {
         const row = Option.getOrThrow(yield* enqueueRun(store, task, now, now).pipe(
           Effect.filterOrElse(Option.isSome, () => enqueueRun(store, task, now + 1, now))
         ))
-        const job: EnqueuedJob = {
-          id: row.id,
-          publicId: row.publicId,
-          taskName: row.taskName,
-          queueName: row.queueName,
-          priority: row.priority,
-          scheduledAt: new Date(row.scheduledAt)
-        }
-        yield* events.publish(JobEvent.Enqueued({ job }))
-        yield* wakeup.ring
+        const [job] = yield* announceEnqueued(events, wakeup, [row])
         return job
       }),
     retryAll: (filter) => eachBatch({ ...filter, state: "failed" }, client.retryMany),

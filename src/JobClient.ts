@@ -13,8 +13,9 @@ import {
   type PayloadEncodeError
 } from "./Errors.js"
 import type { EnqueuedJob, JobInfo, QueueInfo, RecurringTask } from "./Domain.js"
-import { JobEvent, JobEvents } from "./JobEvents.js"
+import { JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
+import { announceEnqueued } from "./internal/announce.js"
 import { checkQueueName, prepareJobs } from "./internal/prepare.js"
 import type { JobWithStateRow } from "./internal/sql/jobs.js"
 import { jobView } from "./internal/jobView.js"
@@ -108,18 +109,7 @@ const make = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const jobs = yield* prepareJobs(Array.from(requests), now)
       if (jobs.length === 0) return []
-      const inserted = yield* store.enqueue(jobs, now)
-      const enqueued = inserted.map((j): EnqueuedJob => ({
-        id: j.id,
-        publicId: j.publicId,
-        taskName: j.taskName,
-        queueName: j.queueName,
-        priority: j.priority,
-        scheduledAt: new Date(j.scheduledAt)
-      }))
-      yield* events.publishAll(enqueued.map((job) => JobEvent.Enqueued({ job })))
-      yield* wakeup.ring
-      return enqueued
+      return yield* announceEnqueued(events, wakeup, yield* store.enqueue(jobs, now))
     })
 
   const find = (id: number) => Effect.map(store.jobs.find(id), Option.flatMap(toJobInfo))

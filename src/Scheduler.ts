@@ -8,9 +8,10 @@
  * one period) is not enqueued afterwards; the scheduler starts from the next upcoming time.
  */
 import { Clock, Cron as EffectCron, Duration, Effect, Either, Fiber, Option, Schedule, type Scope } from "effect"
-import { JobEvent, JobEvents } from "./JobEvents.js"
+import { JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
 import { RecurringRegistry, type RecurringTask } from "./Recurring.js"
+import { announceEnqueued } from "./internal/announce.js"
 import * as Cron from "./internal/Cron.js"
 import { randomName, register } from "./internal/ProcessRow.js"
 import { enqueueRun } from "./internal/RecurringRun.js"
@@ -53,13 +54,7 @@ export const start = (
     const enqueueTaskRun = (task: RecurringTask, runAt: number) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const inserted = yield* enqueueRun(store, task, runAt, now)
-        for (const row of Option.toArray(inserted)) {
-          yield* events.publish(JobEvent.Enqueued({
-            job: { id: row.id, publicId: row.publicId, taskName: row.taskName, queueName: row.queueName, priority: row.priority, scheduledAt: new Date(runAt) }
-          }))
-          yield* wakeup.ring
-        }
+        yield* announceEnqueued(events, wakeup, Option.toArray(yield* enqueueRun(store, task, runAt, now)))
       }).pipe(Effect.catchAll((e) => Effect.logError(`steady-queue: could not enqueue recurring task "${task.key}"`, e)))
 
     const runTask = (task: RecurringTask) =>

@@ -6,7 +6,7 @@ import { Context, Effect, Layer } from "effect"
 import { claimGuardsPauses, makeClaim } from "./sql/claim.js"
 import { makeClaimed } from "./sql/claimed.js"
 import { detect, type DialectInfo } from "./sql/dialect.js"
-import { type InsertedJob, insertBatchSize, makeEnqueuePg, makeInsertExecutions, makeInsertJobs, type NewJob } from "./sql/enqueue.js"
+import { makeEnqueue } from "./sql/enqueue.js"
 import { makeFailed } from "./sql/failed.js"
 import { makeJobs } from "./sql/jobs.js"
 import { makeListing } from "./sql/listing.js"
@@ -20,41 +20,12 @@ import { makeScheduled } from "./sql/scheduled.js"
 import { makeSemaphores } from "./sql/semaphores.js"
 import { isolateAll, isolated, joining } from "./StoreIsolation.js"
 
-const toLimited = (j: InsertedJob) => ({
-  jobId: j.id,
-  queueName: j.queueName,
-  priority: j.priority,
-  key: j.concurrencyKey!,
-  limit: j.concurrencyLimit!,
-  durationMs: j.concurrencyDurationMs!
-})
-
 const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const info: DialectInfo = yield* detect
-  const insertJobs = makeInsertJobs(sql, info)
-  const insertExecutions = makeInsertExecutions(sql)
-  /** Writes new jobs with their executions, atomically (joining the caller's transaction if there is one). */
-  const enqueuePg = makeEnqueuePg(sql)
   const semaphores = makeSemaphores(sql, info)
-  const isLimited = (j: NewJob) => j.concurrencyKey !== null
-  /** Due jobs with a concurrency key wait on their semaphore: ready if they get a slot, blocked if not. */
-  const dispatchLimited = (rows: ReadonlyArray<InsertedJob>, now: number) =>
-    semaphores.dispatch(rows.filter((j) => isLimited(j) && j.scheduledAt <= now).map(toLimited), now)
-  const enqueue = info.dialect === "pg"
-    ? (jobs: ReadonlyArray<NewJob>, now: number) =>
-      // One statement per batch: a single batch of unlimited jobs needs no transaction of its own.
-      jobs.length <= insertBatchSize && !jobs.some(isLimited)
-        ? enqueuePg(jobs, now)
-        : sql.withTransaction(Effect.tap(enqueuePg(jobs, now), (rows) => dispatchLimited(rows, now)))
-    : (jobs: ReadonlyArray<NewJob>, now: number) =>
-      sql.withTransaction(Effect.gen(function*() {
-        const rows: ReadonlyArray<InsertedJob> = yield* insertJobs(jobs, now)
-        yield* insertExecutions.ready(rows.filter((j) => j.scheduledAt <= now && !isLimited(j)), now)
-        yield* insertExecutions.scheduled(rows.filter((j) => j.scheduledAt > now), now)
-        yield* dispatchLimited(rows, now)
-        return rows
-      }))
+  /** Writes new jobs, prepared for execution, atomically (joining the caller's transaction if there is one). */
+  const enqueue = makeEnqueue(sql, info, semaphores)
   return {
     sql,
     info,
@@ -63,7 +34,7 @@ const make = Effect.gen(function*() {
     claimGuardsPauses: claimGuardsPauses(info),
     claimed: makeClaimed(sql, info, semaphores),
     ownership: makeOwnership(sql),
-    scheduled: makeScheduled(sql, info, semaphores.readyAgain),
+    scheduled: makeScheduled(sql, info, semaphores.dispatchJobs),
     listing: makeListing(sql, info),
     overview: makeOverview(sql, info),
     jobs: makeJobs(sql, info),

@@ -1,6 +1,6 @@
 import { SqlClient, Statement } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Either, Layer, Option, Schema, TestClock, TestServices } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Exit, Layer, Option, Schema, Scope, TestClock, TestServices } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -198,6 +198,23 @@ export const concurrencySuite = (dialect: DialectName) =>
         yield* Deferred.succeed(gate, undefined)
         yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === 2))
       }).pipe(TestServices.provideLive))
+
+    it.effect("a limited job released at shutdown goes back to ready holding its slot; the next job of its key stays blocked", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* handlers(One.toLayer((p) => (p.n === 0 ? Effect.never : Effect.void)))
+        const held = yield* One.enqueue({ key: "rel", n: 0 })
+        const waiting = yield* One.enqueue({ key: "rel", n: 1 })
+        const scope = yield* Scope.make()
+        yield* Scope.extend(startWorker({ threads: 1, shutdownTimeout: "1 second" }), scope)
+        yield* advanceUntil(eventually(Effect.map(stateOf(held.id), (s) => s === "claimed")))
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* TestClock.adjust("2 seconds")
+        yield* closing.await
+        assert.deepStrictEqual([yield* stateOf(held.id), yield* stateOf(waiting.id)], ["ready", "blocked"])
+        assert.deepStrictEqual(yield* keyStates, [{ key: "LimitedToOne/rel", value: 0, holders: 1, blocked: 1 }])
+        assert.deepStrictEqual(yield* slotProblems(1), [])
+      }).pipe(Effect.scoped))
 
     for (const outcome of ["finishes", "fails"] as const) {
       it.scoped(`a semaphore statement that fails as a limited job ${outcome}: the whole outcome rolls back and is retried, no slot leaks`, () =>

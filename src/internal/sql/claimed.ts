@@ -3,11 +3,12 @@
  * calling process (fencing): a process that was pruned while it slept finds nothing to take, and changes nothing.
  * Finishing and failing give the slots of the jobs taken back to their semaphores in the same transaction, so an
  * outcome, its slot and the release of the next blocked job of its key commit or roll back together. Releasing
- * keeps the slot: the job goes back to ready holding it.
+ * keeps the slot: the job goes back to ready holding it, bypassing its limit.
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
+import { makeExecutions } from "./executions.js"
 import { decodeIdRows, decodeJobIdRows } from "./rows.js"
 import type { makeSemaphores, Slot } from "./semaphores.js"
 
@@ -28,8 +29,9 @@ const slotsOf = (jobs: ReadonlyArray<Ending>, taken: Ids) => {
 export const makeClaimed = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
-  semaphores: Pick<ReturnType<typeof makeSemaphores>, "signal" | "limitsOf">
+  semaphores: Pick<ReturnType<typeof makeSemaphores>, "signal" | "limitsOf" | "dispatchBypassingLimits">
 ) => {
+  const executions = makeExecutions(sql, info)
   const owned = (jobIds: Ids | undefined, processId: number) =>
     jobIds === undefined
       ? sql`process_id = ${processId}`
@@ -83,38 +85,37 @@ export const makeClaimed = (
     )
   }
 
+  /**
+   * Fails jobs whose claims were just taken, in the caller's transaction: records the error, then gives their
+   * slots (`slots`, read after the record) back to their semaphores.
+   */
+  const failedWith = (
+    taken: Ids,
+    slots: Effect.Effect<ReadonlyArray<Slot>, SqlError.SqlError>,
+    error: string,
+    processId: number,
+    now: number
+  ) =>
+    Effect.zipRight(
+      executions.failed(taken, error, processId, now),
+      Effect.flatMap(slots, (s) => semaphores.signal(s, now))
+    )
+
   /** Records the failure if this process still owns the claim; returns whether it did. */
   const fail = (job: Ending, processId: number, error: string, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
       const taken = yield* take([job.id], processId)
       if (taken.length === 0) return false
-      yield* recordFailures(taken, error, now, processId)
-      yield* semaphores.signal(slotsOf([job], taken), now)
+      yield* failedWith(taken, Effect.succeed(slotsOf([job], taken)), error, processId, now)
       return true
     }))
-
-  /**
-   * The failure remembers the process it happened on, for operators. A job that already has a failed execution
-   * (left by an earlier attempt) gets it replaced: the latest error is the one that counts.
-   */
-  const recordFailures = (jobIds: Ids, error: string, now: number, processId: number) => {
-    const rows = sql.insert(jobIds.map((job_id) => ({ job_id, error, process_id: processId, created_at: now })))
-    return info.dialect === "mysql"
-      ? sql`INSERT INTO steady_queue_failed_executions ${rows}
-            ON DUPLICATE KEY UPDATE error = VALUES(error), process_id = VALUES(process_id), created_at = VALUES(created_at)`
-        .unprepared
-      : sql`INSERT INTO steady_queue_failed_executions ${rows}
-            ON CONFLICT (job_id) DO UPDATE SET error = excluded.error, process_id = excluded.process_id, created_at = excluded.created_at`
-        .unprepared
-  }
 
   /** Puts claimed jobs back in ready (all of the process's claims when `jobIds` is undefined). */
   const release = (jobIds: Ids | undefined, processId: number, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
       const taken = yield* take(jobIds, processId)
       if (taken.length === 0) return taken
-      yield* sql`INSERT INTO steady_queue_ready_executions (job_id, queue_name, priority, created_at)
-                 SELECT id, queue_name, priority, ${now} FROM steady_queue_jobs WHERE ${sql.in("id", taken)}`.unprepared
+      yield* semaphores.dispatchBypassingLimits(sql`steady_queue_jobs WHERE ${sql.in("id", taken)}`, now)
       return taken
     }))
 
@@ -123,8 +124,7 @@ export const makeClaimed = (
     sql.withTransaction(Effect.gen(function*() {
       const taken = yield* take(undefined, processId)
       if (taken.length === 0) return taken
-      yield* recordFailures(taken, error, now, processId)
-      yield* semaphores.signal(yield* semaphores.limitsOf(taken), now)
+      yield* failedWith(taken, semaphores.limitsOf(taken), error, processId, now)
       return taken
     }))
 

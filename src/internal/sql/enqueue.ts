@@ -1,10 +1,13 @@
 /**
- * Writing new jobs: one multi-row INSERT per table per batch, inside the caller's transaction when there is one.
+ * Enqueueing: new jobs are written and prepared for execution (ready, blocked or scheduled), one multi-row INSERT
+ * per table per batch, atomically, inside the caller's transaction when there is one.
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
+import { inBatches, insertBatchSize, makeExecutions } from "./executions.js"
 import { decodeInsertedJobRows } from "./rows.js"
+import type { Dispatchable, makeSemaphores } from "./semaphores.js"
 
 export interface NewJob {
   readonly publicId: string
@@ -21,9 +24,6 @@ export interface NewJob {
 export interface InsertedJob extends NewJob {
   readonly id: number
 }
-
-/** Rows per INSERT: 12 parameters a job keeps every dialect far below its bound-parameter limit. */
-export const insertBatchSize = 1000
 
 export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const jobRow = (job: NewJob, now: number) => ({
@@ -73,8 +73,9 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
  * PostgreSQL writes a whole batch (jobs, and their ready or scheduled executions) in one statement: the rows
  * travel as one array per column, so the statement text, and its cost to parse, do not grow with the batch.
  */
-export const makeEnqueuePg = (sql: SqlClient.SqlClient) =>
-(jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
+export const makeEnqueuePg = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+  const executions = makeExecutions(sql, info)
+  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
   Effect.gen(function*() {
     const out: Array<InsertedJob> = []
     for (let start = 0; start < jobs.length; start += insertBatchSize) {
@@ -98,11 +99,9 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient) =>
           FROM input ORDER BY ord
           RETURNING id, public_id, queue_name, priority, scheduled_at, concurrency_key
         ), ready AS (
-          INSERT INTO steady_queue_ready_executions (job_id, queue_name, priority, created_at)
-          SELECT id, queue_name, priority, ${now} FROM jobs WHERE scheduled_at <= ${now} AND concurrency_key IS NULL
+          ${executions.ready(sql`jobs WHERE scheduled_at <= ${now} AND concurrency_key IS NULL`, now)}
         ), scheduled AS (
-          INSERT INTO steady_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at)
-          SELECT id, queue_name, priority, scheduled_at, ${now} FROM jobs WHERE scheduled_at > ${now}
+          ${executions.scheduled(sql`jobs WHERE scheduled_at > ${now}`, now)}
         )
         SELECT id, public_id FROM jobs`.pipe(Effect.map(decodeInsertedJobRows))
       const ids = new Map(rows.map((r) => [r.public_id, r.id]))
@@ -110,33 +109,57 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient) =>
     }
     return out
   })
+}
 
-/** Execution rows (ready or scheduled) for jobs already inserted. */
-export const makeInsertExecutions = (sql: SqlClient.SqlClient) => ({
-  ready: (jobs: ReadonlyArray<InsertedJob>, now: number) =>
-    batched(jobs, (batch) =>
-      sql`INSERT INTO steady_queue_ready_executions ${
-        sql.insert(batch.map((j) => ({ job_id: j.id, queue_name: j.queueName, priority: j.priority, created_at: now })))
-      }`.unprepared),
-  scheduled: (jobs: ReadonlyArray<InsertedJob>, now: number) =>
-    batched(jobs, (batch) =>
-      sql`INSERT INTO steady_queue_scheduled_executions ${
-        sql.insert(batch.map((j) => ({
-          job_id: j.id,
-          queue_name: j.queueName,
-          priority: j.priority,
-          scheduled_at: j.scheduledAt,
-          created_at: now
-        })))
-      }`.unprepared)
+const isLimited = (j: NewJob) => j.concurrencyKey !== null
+
+const toDispatchable = (j: InsertedJob): Dispatchable => ({
+  jobId: j.id,
+  queueName: j.queueName,
+  priority: j.priority,
+  key: j.concurrencyKey,
+  limit: j.concurrencyLimit ?? 1,
+  durationMs: j.concurrencyDurationMs ?? 0
 })
 
-const batched = <A, E>(
-  items: ReadonlyArray<A>,
-  write: (batch: ReadonlyArray<A>) => Effect.Effect<unknown, E>
-): Effect.Effect<void, E> =>
-  Effect.gen(function*() {
-    for (let start = 0; start < items.length; start += insertBatchSize) {
-      yield* write(items.slice(start, start + insertBatchSize))
-    }
-  })
+/**
+ * Writes new jobs, each prepared for execution: a job not due yet is scheduled; a due one is dispatched, ready at
+ * once without a concurrency key and through its key's semaphore with one (ready if it gets a slot, blocked if
+ * not). Atomic, joining the caller's transaction if there is one; returns the jobs with their ids, in order.
+ */
+export const makeEnqueue = (
+  sql: SqlClient.SqlClient,
+  info: DialectInfo,
+  semaphores: Pick<ReturnType<typeof makeSemaphores>, "dispatch" | "dispatchAll">
+): (jobs: ReadonlyArray<NewJob>, now: number) => Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> => {
+  if (info.dialect === "pg") {
+    const enqueuePg = makeEnqueuePg(sql, info)
+    // The statement itself prepares the jobs for execution, but for the dispatch of due limited ones (the semaphore).
+    const dispatchLimited = (rows: ReadonlyArray<InsertedJob>, now: number) =>
+      semaphores.dispatch(
+        rows.flatMap((j) => isLimited(j) && j.scheduledAt <= now ? [{ ...toDispatchable(j), key: j.concurrencyKey! }] : []),
+        now
+      )
+    return (jobs, now) =>
+      // One statement per batch: a single batch of unlimited jobs needs no transaction of its own.
+      jobs.length <= insertBatchSize && !jobs.some(isLimited)
+        ? enqueuePg(jobs, now)
+        : sql.withTransaction(Effect.tap(enqueuePg(jobs, now), (rows) => dispatchLimited(rows, now)))
+  }
+  const insertJobs = makeInsertJobs(sql, info)
+  const executions = makeExecutions(sql, info)
+  const schedule = (jobs: ReadonlyArray<InsertedJob>, now: number) =>
+    inBatches(jobs, (batch) =>
+      executions.scheduled(
+        batch.map((j) => ({ jobId: j.id, queueName: j.queueName, priority: j.priority, scheduledAt: j.scheduledAt })),
+        now
+      ).unprepared)
+  // Semaphores last: their row locks are held for the rest of the transaction.
+  const prepareForExecution = (rows: ReadonlyArray<InsertedJob>, now: number) =>
+    Effect.zipRight(
+      schedule(rows.filter((j) => j.scheduledAt > now), now),
+      semaphores.dispatchAll(rows.filter((j) => j.scheduledAt <= now).map(toDispatchable), now)
+    )
+  return (jobs, now) =>
+    sql.withTransaction(Effect.tap(insertJobs(jobs, now), (rows) => prepareForExecution(rows, now)))
+}

@@ -22,9 +22,8 @@ const stateTables: Record<Exclude<DiscardableState, "ready">, string> = {
 export const makeFailed = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
-  semaphores: Pick<ReturnType<typeof makeSemaphores>, "readyAgain" | "limitsOf" | "signal" | "lockFor">
+  semaphores: Pick<ReturnType<typeof makeSemaphores>, "dispatchJobs" | "limitsOf" | "signal" | "lockFor">
 ) => {
-  const { readyAgain } = semaphores
   const take = makeTakeExecutions(sql, info)
 
   /** Moves failed jobs back to ready; returns the ids retried. */
@@ -34,8 +33,8 @@ export const makeFailed = (
       if (taken.length === 0) return taken
       yield* sql`UPDATE steady_queue_jobs SET attempts = attempts + 1, updated_at = ${now}
                  WHERE ${sql.in("id", taken)}`.unprepared
-      // Retried jobs wait on their semaphore again, like new ones.
-      yield* readyAgain(taken, now)
+      // Prepared for execution again: a failed job is due, so it is dispatched, through its semaphore like a new one.
+      yield* semaphores.dispatchJobs(taken, now)
       return taken
     }))
 

@@ -16,7 +16,7 @@ export type DueExecution = typeof DueRow.Type
 export const makeScheduled = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
-  readyAgain: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
+  dispatchJobs: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
 ) => {
   const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
   const take = makeTakeExecutions(sql, info)
@@ -49,7 +49,7 @@ export const makeScheduled = (
       retrying(sql.withTransaction(Effect.gen(function*() {
         const due = yield* lockDue(batchSize, now)
         // Limited jobs wait on their semaphore when they become due.
-        yield* readyAgain(due.map((d) => d.job_id), now)
+        yield* dispatchJobs(due.map((d) => d.job_id), now)
         return due
       }))),
     /** Makes scheduled jobs due now and moves them to ready (or blocked); returns the job ids moved. */
@@ -59,7 +59,7 @@ export const makeScheduled = (
         if (taken.length === 0) return taken
         yield* sql`UPDATE steady_queue_jobs SET scheduled_at = ${now}, updated_at = ${now}
                    WHERE ${sql.in("id", taken)}`.unprepared
-        yield* readyAgain(taken, now)
+        yield* dispatchJobs(taken, now)
         return taken
       })))
   } as const

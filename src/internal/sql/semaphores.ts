@@ -8,6 +8,7 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { DialectInfo } from "./dialect.js"
+import { type BlockedExecution, type Execution, inBatches, type Jobs, makeExecutions } from "./executions.js"
 import { affectedRows, DbInt } from "./rows.js"
 
 /** A job's concurrency control, as a slot of its key's semaphore. */
@@ -16,11 +17,14 @@ export interface Slot {
   readonly limit: number
 }
 
-export interface Limited {
-  readonly jobId: number
-  readonly queueName: string
-  readonly priority: number
-  readonly key: string
+/** A job with a concurrency control, being dispatched through its key's semaphore. */
+export interface Limited extends BlockedExecution {
+  readonly limit: number
+}
+
+/** A due job being dispatched: through its semaphore when it has a concurrency key, straight to ready if not. */
+export interface Dispatchable extends Execution {
+  readonly key: string | null
   readonly limit: number
   readonly durationMs: number
 }
@@ -68,6 +72,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const key = sql("key")
   const forUpdate = info.dialect === "sqlite" ? sql`` : sql`FOR UPDATE`
   const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
+  const executions = makeExecutions(sql, info)
 
   /** The key's row, locked until the transaction ends (SQLite: the transaction already holds the write lock). */
   const lock = (k: string) =>
@@ -120,22 +125,15 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       return got
     })
 
-  const insertReady = (jobs: ReadonlyArray<Limited>, now: number) =>
-    jobs.length === 0 ? Effect.void : sql`INSERT INTO steady_queue_ready_executions ${
-      sql.insert(jobs.map((j) => ({ job_id: j.jobId, queue_name: j.queueName, priority: j.priority, created_at: now })))
-    }`.unprepared.pipe(Effect.asVoid)
+  /** Jobs become ready, in one statement (none for no rows). */
+  const ready = (jobs: Jobs<Execution>, now: number): Effect.Effect<void, SqlError.SqlError> =>
+    Array.isArray(jobs) && jobs.length === 0 ? Effect.void : Effect.asVoid(executions.ready(jobs, now).unprepared)
 
-  const insertBlocked = (jobs: ReadonlyArray<Limited>, now: number) =>
-    jobs.length === 0 ? Effect.void : sql`INSERT INTO steady_queue_blocked_executions ${
-      sql.insert(jobs.map((j) => ({
-        job_id: j.jobId,
-        queue_name: j.queueName,
-        priority: j.priority,
-        concurrency_key: j.key,
-        expires_at: now + j.durationMs,
-        created_at: now
-      })))
-    }`.unprepared.pipe(Effect.asVoid)
+  /**
+   * Makes jobs ready without asking their semaphore: a blocked job handed a slot, a claimed job released (it
+   * keeps the slot it holds). A query of jobs (`FROM ...`) needs no read first.
+   */
+  const dispatchBypassingLimits = ready
 
   /**
    * Dispatches limited jobs: per key, one semaphore acquisition for the whole group; those that got a slot go to
@@ -144,16 +142,16 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const dispatch = (jobs: ReadonlyArray<Limited>, now: number): Effect.Effect<void, SqlError.SqlError> =>
     Effect.gen(function*() {
       if (jobs.length === 0) return
-      const ready: Array<Limited> = []
+      const got: Array<Limited> = []
       const blocked: Array<Limited> = []
       for (const [k, group] of byKeyInOrder(jobs)) {
         const ordered = [...group].sort((a, b) => b.priority - a.priority || a.jobId - b.jobId)
-        const got = yield* acquire(k, ordered[0].limit, ordered[0].durationMs, ordered.length, now)
-        ready.push(...ordered.slice(0, got))
-        blocked.push(...ordered.slice(got))
+        const slots = yield* acquire(k, ordered[0].limit, ordered[0].durationMs, ordered.length, now)
+        got.push(...ordered.slice(0, slots))
+        blocked.push(...ordered.slice(slots))
       }
-      yield* insertReady(ready, now)
-      yield* insertBlocked(blocked, now)
+      yield* ready(got, now)
+      yield* executions.blocked(blocked, now)
     })
 
   /** The next `n` blocked jobs of `key`, highest priority first, locked (the key's semaphore is locked already). */
@@ -172,17 +170,11 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       Effect.map((rows) => decodeLimit(rows)[0]?.concurrency_limit)
     )
 
-  const unblock = (rows: ReadonlyArray<typeof BlockedRow.Type>, now: number) =>
+  /** Blocked jobs handed a slot (taken for them already): out of blocked, into ready. */
+  const releaseBlocked = (rows: ReadonlyArray<typeof BlockedRow.Type>, now: number) =>
     rows.length === 0 ? Effect.void : Effect.zipRight(
       sql`DELETE FROM steady_queue_blocked_executions WHERE ${sql.in("id", rows.map((r) => r.id))}`.unprepared,
-      insertReady(rows.map((r) => ({
-        jobId: r.job_id,
-        queueName: r.queue_name,
-        priority: r.priority,
-        key: r.concurrency_key,
-        limit: r.concurrency_limit,
-        durationMs: r.concurrency_duration
-      })), now)
+      dispatchBypassingLimits(rows.map((r) => ({ jobId: r.job_id, queueName: r.queue_name, priority: r.priority })), now)
     )
 
   /**
@@ -214,7 +206,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       const value = free - released.length
       if (released.length > 0) yield* write(k, value, now, now + released[0].concurrency_duration)
       else if (live && value !== row.value) yield* write(k, value, now)
-      yield* unblock(released, now)
+      yield* releaseBlocked(released, now)
       return released.length
     })
 
@@ -280,31 +272,36 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     })
 
   /**
-   * Makes jobs ready again (retry, due scheduled jobs): unlimited ones straight to ready, limited ones through
-   * their semaphore. Runs inside the caller's transaction.
+   * Dispatches due jobs: unlimited ones straight to ready (a batch at a time), limited ones through their
+   * semaphore. Runs inside the caller's transaction.
    */
-  const readyAgain = (jobIds: ReadonlyArray<number>, now: number) =>
+  const dispatchAll = (jobs: ReadonlyArray<Dispatchable>, now: number) =>
+    Effect.gen(function*() {
+      const limited: Array<Limited> = []
+      const unlimited: Array<Execution> = []
+      for (const job of jobs) {
+        if (job.key === null) unlimited.push(job)
+        else limited.push({ ...job, key: job.key })
+      }
+      yield* inBatches(unlimited, (batch) => ready(batch, now))
+      yield* dispatch(limited, now)
+    })
+
+  /** Dispatches stored jobs by id (due scheduled jobs, retried ones): reads what dispatching needs, then `dispatchAll`. */
+  const dispatchJobs = (jobIds: ReadonlyArray<number>, now: number) =>
     Effect.gen(function*() {
       if (jobIds.length === 0) return
       const rows = decodeJobs(yield* sql`
         SELECT id, queue_name, priority, concurrency_key, concurrency_limit, concurrency_duration
         FROM steady_queue_jobs WHERE ${sql.in("id", jobIds)}`.unprepared)
-      const limited: Array<Limited> = []
-      const unlimited: Array<Limited> = []
-      for (const r of rows) {
-        const job = {
-          jobId: r.id,
-          queueName: r.queue_name,
-          priority: r.priority,
-          key: r.concurrency_key ?? "",
-          limit: r.concurrency_limit ?? 1,
-          durationMs: r.concurrency_duration ?? 0
-        }
-        if (r.concurrency_key === null) unlimited.push(job)
-        else limited.push(job)
-      }
-      yield* insertReady(unlimited, now)
-      yield* dispatch(limited, now)
+      yield* dispatchAll(rows.map((r) => ({
+        jobId: r.id,
+        queueName: r.queue_name,
+        priority: r.priority,
+        key: r.concurrency_key,
+        limit: r.concurrency_limit ?? 1,
+        durationMs: r.concurrency_duration ?? 0
+      })), now)
     })
 
   /** The slots of the jobs that have a concurrency control. */
@@ -316,5 +313,5 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
         Effect.map((rows) => decodeJobs(rows).map((r) => ({ key: r.concurrency_key!, limit: r.concurrency_limit ?? 1 })))
       )
 
-  return { dispatch, signal, lockFor, releaseFree, maintain, readyAgain, limitsOf } as const
+  return { dispatch, dispatchAll, dispatchJobs, dispatchBypassingLimits, signal, lockFor, releaseFree, maintain, limitsOf } as const
 }
