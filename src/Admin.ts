@@ -34,6 +34,7 @@ import { enqueueRun } from "./internal/RecurringRun.js"
 import type { ListedRow } from "./internal/sql/listing.js"
 import type { ProcessRow } from "./internal/sql/overview.js"
 import { Store } from "./internal/Store.js"
+import * as ThroughputCache from "./internal/ThroughputCache.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
 export const jobStates: ReadonlyArray<JobState> = JobStates
@@ -140,7 +141,6 @@ const checkQueue = (queue: string) => {
   return problem === undefined ? Effect.void : Effect.fail(new InvalidQueueNameError({ queue, message: problem }))
 }
 
-const minute = 60_000
 const batch = 500
 
 const make = Effect.gen(function*() {
@@ -160,11 +160,9 @@ const make = Effect.gen(function*() {
       } satisfies JobPage
     })
 
-  /**
-   * Counts of minutes that are over (with a minute's grace for finishes still being written), kept so the chart
-   * does not count the whole hour on every load. A failure retried after its minute was settled still counts.
-   */
-  const settled = new Map<number, { readonly finished: number; readonly failed: number }>()
+  const throughput = yield* ThroughputCache.make((since) =>
+    Effect.all([store.overview.finishedPerMinute(since), store.overview.failedPerMinute(since)])
+  )
 
   const processes = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
@@ -224,30 +222,7 @@ const make = Effect.gen(function*() {
         nextRun: nextRun(task, now)
       }))
     }),
-    throughput: Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const current = Math.floor(now / minute)
-      const first = current - 59
-      for (const m of settled.keys()) if (m < first) settled.delete(m)
-      // Only the minutes not yet settled are counted again: the cost is that of the last minute or two, not
-      // of an hour's worth of jobs.
-      let since = first
-      while (settled.has(since)) since++
-      const [finished, failed] = yield* Effect.all([
-        store.overview.finishedPerMinute(since * minute),
-        store.overview.failedPerMinute(since * minute)
-      ])
-      const finishedAt = new Map(finished.map((r) => [r.minute, r.n]))
-      const failedAt = new Map(failed.map((r) => [r.minute, r.n]))
-      for (let m = since; m < current - 1; m++) {
-        settled.set(m, { finished: finishedAt.get(m) ?? 0, failed: failedAt.get(m) ?? 0 })
-      }
-      return Array.from({ length: 60 }, (_, i) => {
-        const m = first + i
-        const counts = settled.get(m) ?? { finished: finishedAt.get(m) ?? 0, failed: failedAt.get(m) ?? 0 }
-        return { minute: new Date(m * minute), ...counts }
-      })
-    }),
+    throughput: throughput.lastHour,
     pause: (queue) => Effect.zipRight(checkQueue(queue), client.pause(queue)),
     resume: (queue) => Effect.zipRight(checkQueue(queue), client.resume(queue)),
     runNow: (jobId) =>

@@ -2,14 +2,11 @@
  * The frame every dashboard page shares: layout, navigation, links under the mount path, and POST forms that
  * carry the CSRF token and the page to come back to.
  */
+import { HttpServerResponse } from "@effect/platform"
 import { Option } from "effect"
 import { html, type Html, type Interpolation } from "./html.js"
-import { csrfField } from "./security.js"
-
-export interface Flash {
-  readonly kind: "notice" | "error"
-  readonly message: string
-}
+import { csrfField } from "./csrf.js"
+import type { Flash } from "./flash.js"
 
 export interface View {
   /** Where the dashboard is mounted, "" when at the root. */
@@ -21,6 +18,10 @@ export interface View {
   readonly flash: Option.Option<Flash>
   readonly title: string
 }
+
+/** A page as the response. */
+export const htmlResponse = (body: Html, status = 200): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(body.value, { status, contentType: "text/html; charset=utf-8" })
 
 export type Query = Record<string, string | number | undefined>
 
