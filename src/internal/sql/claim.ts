@@ -2,19 +2,20 @@
  * Claiming ready jobs for a worker: the two polling queries of the seeds, each moving the rows it picks from
  * ready to claimed in one transaction, so two workers can never claim the same job.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { retryLockConflicts } from "./conflicts.js"
 import { deleteByPrimaryKey } from "./deleteByKey.js"
 import type { DialectInfo } from "./dialect.js"
-import { decodeIdRows, decodeJobIdRows, decodeJobRows, type JobRow } from "./rows.js"
+import type { StatementError } from "../storage/persistence.js"
+import { decodeIds, decodeJobIdRows, decodeJobIds, decodeJobRows, type JobRow } from "./rows.js"
 
 export type Claim = (
   queue: string | undefined,
   limit: number,
   processId: number,
   now: number
-) => Effect.Effect<ReadonlyArray<JobRow>, SqlError.SqlError>
+) => Effect.Effect<ReadonlyArray<JobRow>, StatementError>
 
 /**
  * Whether the claim statement itself leaves paused queues alone. PostgreSQL and SQLite check the pauses table
@@ -44,7 +45,7 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
       : sql`SELECT id, public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at, created_at,
                    concurrency_key, concurrency_limit, concurrency_duration
             FROM steady_queue_jobs WHERE ${sql.in("id", ids)} ORDER BY priority DESC, id ASC`.pipe(
-        Effect.map(decodeJobRows)
+        Effect.flatMap(decodeJobRows)
       )
 
   const insertClaims = (jobIds: ReadonlyArray<number>, processId: number, now: number) =>
@@ -69,12 +70,12 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
             SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
                    j.scheduled_at, j.created_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration
             FROM steady_queue_jobs j WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
-            ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.map(decodeJobRows)))
+            ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.flatMap(decodeJobRows)))
     case "sqlite":
       // No row locks in SQLite: the DELETE itself takes the write lock, so it must be the first statement.
       return (queue, limit, processId, now) =>
         retrying(sql.withTransaction(Effect.gen(function*() {
-          const moved = decodeJobIdRows(
+          const moved = yield* decodeJobIdRows(
             yield* sql`DELETE FROM steady_queue_ready_executions WHERE id IN (
                          SELECT id FROM steady_queue_ready_executions ${where(queue)} ${order} LIMIT ${limitOf(limit)}
                        ) RETURNING job_id`
@@ -91,8 +92,8 @@ export const makeClaim = (sql: SqlClient.SqlClient, info: DialectInfo): Claim =>
             SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
             ${order} LIMIT ${limitOf(limit)} FOR UPDATE SKIP LOCKED`
           if (picked.length === 0) return [] as ReadonlyArray<JobRow>
-          const rowIds = decodeIdRows(picked).map((r) => r.id)
-          const jobIds = decodeJobIdRows(picked).map((r) => r.job_id)
+          const rowIds = yield* decodeIds(picked)
+          const jobIds = yield* decodeJobIds(picked)
           yield* insertClaims(jobIds, processId, now)
           // By primary key, in one statement, whatever the planner thinks of the table: no other row gets locked.
           yield* deleteByPrimaryKey(sql, info, "steady_queue_ready_executions", rowIds)

@@ -1,26 +1,12 @@
 /**
  * Writing new jobs: one multi-row INSERT per table per batch, inside the caller's transaction when there is one.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
+import type { InsertedJob, NewJob } from "../storage/Enqueue.js"
+import type { StatementError } from "../storage/persistence.js"
 import { decodeInsertedJobRows } from "./rows.js"
-
-export interface NewJob {
-  readonly publicId: string
-  readonly queueName: string
-  readonly taskName: string
-  readonly arguments: string
-  readonly priority: number
-  readonly scheduledAt: number
-  readonly concurrencyKey: string | null
-  readonly concurrencyLimit: number | null
-  readonly concurrencyDurationMs: number | null
-}
-
-export interface InsertedJob extends NewJob {
-  readonly id: number
-}
 
 /** Rows per INSERT: 12 parameters a job keeps every dialect far below its bound-parameter limit. */
 export const insertBatchSize = 1000
@@ -44,7 +30,7 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const insertReturningIds = (rows: ReadonlyArray<Record<string, unknown>>) =>
     info.insertReturning
       ? sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)} RETURNING id, public_id`.pipe(
-        Effect.map(decodeInsertedJobRows)
+        Effect.flatMap(decodeInsertedJobRows)
       )
       : // MySQL: no RETURNING, and auto-increment ids of one INSERT need not be consecutive; read them back.
         sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)}`.unprepared.pipe(
@@ -52,11 +38,11 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
             sql`SELECT id, public_id FROM steady_queue_jobs WHERE ${sql.in("public_id", rows.map((r) => r.public_id))}`
               .unprepared
           ),
-          Effect.map(decodeInsertedJobRows)
+          Effect.flatMap(decodeInsertedJobRows)
         )
 
   /** Inserts job rows and returns them with their ids, in the order given. */
-  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
+  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> =>
     Effect.gen(function*() {
       const out: Array<InsertedJob> = []
       for (let start = 0; start < jobs.length; start += insertBatchSize) {
@@ -74,7 +60,7 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
  * travel as one array per column, so the statement text, and its cost to parse, do not grow with the batch.
  */
 export const makeEnqueuePg = (sql: SqlClient.SqlClient) =>
-(jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
+(jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> =>
   Effect.gen(function*() {
     const out: Array<InsertedJob> = []
     for (let start = 0; start < jobs.length; start += insertBatchSize) {
@@ -104,7 +90,7 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient) =>
           INSERT INTO steady_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at)
           SELECT id, queue_name, priority, scheduled_at, ${now} FROM jobs WHERE scheduled_at > ${now}
         )
-        SELECT id, public_id FROM jobs`.pipe(Effect.map(decodeInsertedJobRows))
+        SELECT id, public_id FROM jobs`.pipe(Effect.flatMap(decodeInsertedJobRows))
       const ids = new Map(rows.map((r) => [r.public_id, r.id]))
       for (const job of batch) out.push({ ...job, id: ids.get(job.publicId)! })
     }
