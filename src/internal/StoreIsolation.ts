@@ -3,7 +3,8 @@
  * one context tag that every client reads, so a statement of a separate queue client issued inside the app's
  * `withTransaction` would run on the app's connection, in the app's database, and roll back with it. An isolated
  * store removes that tag from the context of every effect it hands out, unless the effect runs inside the store's
- * own transaction.
+ * own transaction. The same walk over the store's effects is the boundary of the SQL layer: what they fail with
+ * becomes a `PersistenceError` there.
  */
 import { SqlClient, type SqlConnection, type SqlError } from "@effect/sql"
 import { Context, Effect, Option } from "effect"

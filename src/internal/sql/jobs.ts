@@ -16,7 +16,6 @@ const JobWithStateRow = Schema.Struct({
   error: Schema.NullOr(Schema.String),
   process_id: DbNullableInt
 })
-export type JobWithStateRow = typeof JobWithStateRow.Type
 const decode = Schema.decodeUnknown(Schema.Array(JobWithStateRow))
 
 export const makeJobs = (sql: SqlClient.SqlClient) => {

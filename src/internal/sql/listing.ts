@@ -25,7 +25,6 @@ const ListedRow = Schema.Struct({
   process_id: DbNullableInt,
   concurrency_key: Schema.NullOr(Schema.String)
 })
-export type ListedRow = typeof ListedRow.Type
 const decode = Schema.decodeUnknown(Schema.Array(ListedRow))
 
 const executionTable: Record<Exclude<JobState, "finished">, string> = {

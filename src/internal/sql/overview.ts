@@ -20,7 +20,6 @@ const ProcessRow = Schema.Struct({
   created_at: DbInt,
   in_progress: DbInt
 })
-export type ProcessRow = typeof ProcessRow.Type
 const LastRunRow = Schema.Struct({ task_key: Schema.String, last_run: DbInt })
 const CountRow = Schema.Struct({ n: DbInt })
 const decodeCounts = Schema.decodeUnknown(Schema.Array(CountRow))

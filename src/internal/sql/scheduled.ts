@@ -7,12 +7,12 @@ import { retryLockConflicts } from "./conflicts.js"
 import { deleteByPrimaryKey } from "./deleteByKey.js"
 import type { DialectInfo } from "./dialect.js"
 import type { StatementError } from "../storage/persistence.js"
+import type { DueExecution } from "../storage/Scheduled.js"
 import { DbInt } from "./rows.js"
 import { makeTakeExecutions } from "./take.js"
 
 const DueRow = Schema.Struct({ id: DbInt, job_id: DbInt, queue_name: Schema.String, priority: DbInt })
 const decodeDue = Schema.decodeUnknown(Schema.Array(DueRow))
-export type DueExecution = typeof DueRow.Type
 
 export const makeScheduled = (
   sql: SqlClient.SqlClient,
