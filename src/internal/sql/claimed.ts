@@ -15,7 +15,6 @@ import type { makeSemaphores } from "./semaphores.js"
 
 type Ids = ReadonlyArray<number>
 
-
 /** The slots of the jobs that were taken: only the owner of a claim gives its slot back. */
 const slotsOf = (jobs: ReadonlyArray<Ending>, taken: Ids) => {
   const ids = new Set(taken)
