@@ -4,12 +4,12 @@
  * tasks with their last and next runs, jobs finished and failed per minute, and the actions that go with them.
  * Nothing here counts a whole table: state counts stop at a cap.
  */
-import type { SqlError } from "@effect/sql"
 import { Clock, Context, Cron as EffectCron, Effect, Either, Layer, Option } from "effect"
 import {
   InvalidQueueNameError,
   JobNotFoundError,
   JobNotScheduledError,
+  type PersistenceError,
   RecurringTaskNotFoundError
 } from "./Errors.js"
 import {
@@ -31,8 +31,7 @@ import * as Cron from "./internal/Cron.js"
 import { validateQueueName } from "./internal/prepare.js"
 import { jobView } from "./internal/jobView.js"
 import { enqueueRun } from "./internal/RecurringRun.js"
-import type { ListedRow } from "./internal/sql/listing.js"
-import type { ProcessRow } from "./internal/sql/overview.js"
+import type { ListedJobRow, ProcessOverviewRow } from "./internal/Storage.js"
 import { Store } from "./internal/Store.js"
 import * as ThroughputCache from "./internal/ThroughputCache.js"
 import { Wakeup } from "./internal/Wakeup.js"
@@ -85,38 +84,38 @@ export interface MinuteCount {
 }
 
 export interface AdminService {
-  readonly queues: Effect.Effect<ReadonlyArray<QueueOverview>, SqlError.SqlError>
+  readonly queues: Effect.Effect<ReadonlyArray<QueueOverview>, PersistenceError>
   /** Jobs in each state, counted up to `cap` (default 1,000). */
-  readonly stateCounts: (cap?: number) => Effect.Effect<ReadonlyArray<StateCount>, SqlError.SqlError>
-  readonly jobs: (options: ListOptions) => Effect.Effect<JobPage, SqlError.SqlError>
-  readonly job: (id: number) => Effect.Effect<Option.Option<JobDetail>, SqlError.SqlError>
-  readonly processes: Effect.Effect<ReadonlyArray<ProcessInfo>, SqlError.SqlError>
-  readonly recurringTasks: Effect.Effect<ReadonlyArray<RecurringInfo>, SqlError.SqlError>
+  readonly stateCounts: (cap?: number) => Effect.Effect<ReadonlyArray<StateCount>, PersistenceError>
+  readonly jobs: (options: ListOptions) => Effect.Effect<JobPage, PersistenceError>
+  readonly job: (id: number) => Effect.Effect<Option.Option<JobDetail>, PersistenceError>
+  readonly processes: Effect.Effect<ReadonlyArray<ProcessInfo>, PersistenceError>
+  readonly recurringTasks: Effect.Effect<ReadonlyArray<RecurringInfo>, PersistenceError>
   /** Jobs finished and failed in each of the last 60 minutes, oldest first. */
-  readonly throughput: Effect.Effect<ReadonlyArray<MinuteCount>, SqlError.SqlError>
-  readonly pause: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
-  readonly resume: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
+  readonly throughput: Effect.Effect<ReadonlyArray<MinuteCount>, PersistenceError>
+  readonly pause: (queue: string) => Effect.Effect<void, InvalidQueueNameError | PersistenceError>
+  readonly resume: (queue: string) => Effect.Effect<void, InvalidQueueNameError | PersistenceError>
   /** Makes a scheduled job due now. */
-  readonly runNow: (jobId: number) => Effect.Effect<void, JobNotFoundError | JobNotScheduledError | SqlError.SqlError>
+  readonly runNow: (jobId: number) => Effect.Effect<void, JobNotFoundError | JobNotScheduledError | PersistenceError>
   /** Enqueues a run of a recurring task now, besides its schedule. */
-  readonly runRecurringNow: (key: string) => Effect.Effect<EnqueuedJob, RecurringTaskNotFoundError | SqlError.SqlError>
+  readonly runRecurringNow: (key: string) => Effect.Effect<EnqueuedJob, RecurringTaskNotFoundError | PersistenceError>
   /** Retries every failed job matching the filter; returns how many. */
-  readonly retryAll: (filter: JobFilter) => Effect.Effect<number, SqlError.SqlError>
+  readonly retryAll: (filter: JobFilter) => Effect.Effect<number, PersistenceError>
   /** Discards every job in `state` matching the filter, except those a worker holds; returns how many. */
   readonly discardAll: (
     filter: JobFilter & { readonly state: DiscardableState }
-  ) => Effect.Effect<number, SqlError.SqlError>
+  ) => Effect.Effect<number, PersistenceError>
 }
 
 const optionalDate = (t: number | null) => (t === null ? Option.none() : Option.some(new Date(t)))
 
-const toListedJob = (state: JobState) => (r: ListedRow): ListedJob => ({
+const toListedJob = (state: JobState) => (r: ListedJobRow): ListedJob => ({
   ...jobView(r),
   state,
   since: new Date(r.since ?? r.created_at)
 })
 
-const toProcessInfo = (now: number) => (r: ProcessRow): ProcessInfo => ({
+const toProcessInfo = (now: number) => (r: ProcessOverviewRow): ProcessInfo => ({
   id: r.id,
   kind: r.kind,
   name: r.name,
@@ -172,7 +171,7 @@ const make = Effect.gen(function*() {
   /** Applies `action` to the jobs of a listing, a batch at a time from the newest, until none is left. */
   const eachBatch = (
     options: ListOptions,
-    action: (ids: ReadonlyArray<number>) => Effect.Effect<number, SqlError.SqlError>
+    action: (ids: ReadonlyArray<number>) => Effect.Effect<number, PersistenceError>
   ) =>
     Effect.gen(function*() {
       let total = 0

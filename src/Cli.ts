@@ -6,7 +6,6 @@
  */
 import { Command, Options } from "@effect/cli"
 import { ValidationError } from "@effect/cli"
-import { SqlError } from "@effect/sql"
 import { Console, Effect, Layer } from "effect"
 import { dashboard } from "./CliDashboard.js"
 import * as CliOps from "./CliOps.js"
@@ -26,7 +25,8 @@ import { importModule } from "./internal/ConfigModule.js"
 import {
   DatabaseUnavailableError,
   databaseUrl,
-  describeSqlError,
+  describeDatabaseError,
+  isDatabaseError,
   resolveUrl,
   servicesLayer,
   withServices
@@ -120,10 +120,7 @@ export const main = (argv: ReadonlyArray<string>) =>
   withPlainConsole(run(argv)).pipe(
     Effect.as(0),
     Effect.catchIf(isUsersToFix, (e) => Effect.as(Console.error(`steady-queue: ${e.message}`), 1)),
-    Effect.catchIf(
-      (e): e is SqlError.SqlError => e instanceof SqlError.SqlError,
-      (e) => Effect.as(Console.error(`steady-queue: database error: ${describeSqlError(e)}`), 1)
-    ),
+    Effect.catchIf(isDatabaseError, (e) => Effect.as(Console.error(`steady-queue: database error: ${describeDatabaseError(e)}`), 1)),
     Effect.catchIf(isReported, () => Effect.succeed(1))
   )
 

@@ -4,11 +4,11 @@
  * exit code is 1 whenever something asked for was not done.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Clock, Console, Effect, Option, Schema } from "effect"
 import { Admin, type ListedJob, type ProcessInfo, type QueueOverview, type StateCount } from "./Admin.js"
 import { duration, relative } from "./dashboard/format.js"
-import { JobInProgressError, JobNotFailedError, JobNotFoundError } from "./Errors.js"
+import { JobInProgressError, JobNotFailedError, JobNotFoundError, type PersistenceError } from "./Errors.js"
 import { DiscardableStates, type JobState, JobStates } from "./Domain.js"
 import { JobClient } from "./JobClient.js"
 import { databaseUrl, withServices } from "./internal/CliDatabase.js"
@@ -170,7 +170,7 @@ interface Outcome {
 /** Applies `action` to each job; a job it refuses is reported and the rest go on, a database error stops all. */
 const eachJob = (
   ids: ReadonlyArray<number>,
-  action: (id: number) => Effect.Effect<void, JobActionError | SqlError.SqlError>
+  action: (id: number) => Effect.Effect<void, JobActionError | PersistenceError>
 ) =>
   Effect.forEach(new Set(ids), (id) =>
     action(id).pipe(

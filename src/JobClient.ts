@@ -1,7 +1,6 @@
 /**
  * The producer and operator service: enqueue, look up, retry, discard, pause and resume, clear finished jobs.
  */
-import type { SqlError } from "@effect/sql"
 import { Clock, Context, Duration, Effect, Either, Layer, Option } from "effect"
 import {
   type InvalidJobOptionsError,
@@ -10,14 +9,15 @@ import {
   JobInProgressError,
   JobNotFailedError,
   JobNotFoundError,
-  type PayloadEncodeError
+  type PayloadEncodeError,
+  type PersistenceError
 } from "./Errors.js"
 import type { EnqueuedJob, JobInfo, QueueInfo, RecurringTask } from "./Domain.js"
 import { JobEvents } from "./JobEvents.js"
 import { defaults } from "./QueueConfig.js"
 import { announceEnqueued } from "./internal/announce.js"
 import { checkQueueName, prepareJobs } from "./internal/prepare.js"
-import type { JobWithStateRow } from "./internal/sql/jobs.js"
+import type { JobWithStateRow } from "./internal/Storage.js"
 import { jobView } from "./internal/jobView.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
@@ -46,7 +46,7 @@ export interface JobRequest {
   readonly encodePayload: () => Either.Either<string, PayloadEncodeError>
 }
 
-export type EnqueueError = InvalidJobOptionsError | PayloadEncodeError | SqlError.SqlError
+export type EnqueueError = InvalidJobOptionsError | PayloadEncodeError | PersistenceError
 
 export type { JobInfo, JobState, QueueInfo } from "./Domain.js"
 
@@ -60,35 +60,35 @@ export interface JobClientService {
   readonly enqueue: (request: JobRequest) => Effect.Effect<EnqueuedJob, EnqueueError>
   /** Validates and encodes every request first; then one multi-row INSERT per table per 1,000 jobs, in one transaction. */
   readonly enqueueAll: (requests: Iterable<JobRequest>) => Effect.Effect<ReadonlyArray<EnqueuedJob>, EnqueueError>
-  readonly find: (id: number) => Effect.Effect<Option.Option<JobInfo>, SqlError.SqlError>
+  readonly find: (id: number) => Effect.Effect<Option.Option<JobInfo>, PersistenceError>
   readonly retry: (
     id: number
-  ) => Effect.Effect<void, JobNotFoundError | JobNotFailedError | SqlError.SqlError>
+  ) => Effect.Effect<void, JobNotFoundError | JobNotFailedError | PersistenceError>
   /** Retries those of the given jobs that are failed; returns how many. */
-  readonly retryMany: (ids: ReadonlyArray<number>) => Effect.Effect<number, SqlError.SqlError>
-  readonly retryAllFailed: Effect.Effect<number, SqlError.SqlError>
-  readonly discard: (id: number) => Effect.Effect<void, JobNotFoundError | JobInProgressError | SqlError.SqlError>
+  readonly retryMany: (ids: ReadonlyArray<number>) => Effect.Effect<number, PersistenceError>
+  readonly retryAllFailed: Effect.Effect<number, PersistenceError>
+  readonly discard: (id: number) => Effect.Effect<void, JobNotFoundError | JobInProgressError | PersistenceError>
   /** Discards the given jobs; fails with `JobInProgressError`, discarding none, if a worker holds one of them. */
-  readonly discardMany: (ids: ReadonlyArray<number>) => Effect.Effect<number, JobInProgressError | SqlError.SqlError>
-  readonly discardAllFailed: Effect.Effect<number, SqlError.SqlError>
+  readonly discardMany: (ids: ReadonlyArray<number>) => Effect.Effect<number, JobInProgressError | PersistenceError>
+  readonly discardAllFailed: Effect.Effect<number, PersistenceError>
   /** Failed jobs in job id order, `limit` at a time after `afterId`. */
   readonly failedJobs: (
     options?: { readonly limit?: number; readonly afterId?: number }
-  ) => Effect.Effect<ReadonlyArray<JobInfo>, SqlError.SqlError>
+  ) => Effect.Effect<ReadonlyArray<JobInfo>, PersistenceError>
   /** Fails with `InvalidQueueNameError`, writing nothing, for a name no queue can have. */
-  readonly pause: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
-  readonly resume: (queue: string) => Effect.Effect<void, InvalidQueueNameError | SqlError.SqlError>
-  readonly pausedQueues: Effect.Effect<ReadonlyArray<string>, SqlError.SqlError>
+  readonly pause: (queue: string) => Effect.Effect<void, InvalidQueueNameError | PersistenceError>
+  readonly resume: (queue: string) => Effect.Effect<void, InvalidQueueNameError | PersistenceError>
+  readonly pausedQueues: Effect.Effect<ReadonlyArray<string>, PersistenceError>
   /** Queues with ready jobs, and paused queues, with how many jobs are ready in each. */
-  readonly queues: Effect.Effect<ReadonlyArray<QueueInfo>, SqlError.SqlError>
+  readonly queues: Effect.Effect<ReadonlyArray<QueueInfo>, PersistenceError>
   /** Deletes finished jobs older than `olderThan`, in batches; returns how many. */
-  readonly clearFinishedJobs: (options?: ClearFinishedOptions) => Effect.Effect<number, SqlError.SqlError>
+  readonly clearFinishedJobs: (options?: ClearFinishedOptions) => Effect.Effect<number, PersistenceError>
   /** Adds or replaces a dynamic recurring task (made with `Recurring.define(options, false)`). */
-  readonly addRecurringTask: (task: RecurringTask) => Effect.Effect<void, InvalidRecurringTaskError | SqlError.SqlError>
+  readonly addRecurringTask: (task: RecurringTask) => Effect.Effect<void, InvalidRecurringTaskError | PersistenceError>
   /** Removes a dynamic recurring task; returns whether there was one. */
-  readonly removeRecurringTask: (key: string) => Effect.Effect<boolean, InvalidRecurringTaskError | SqlError.SqlError>
+  readonly removeRecurringTask: (key: string) => Effect.Effect<boolean, InvalidRecurringTaskError | PersistenceError>
   /** Every recurring task, static and dynamic. */
-  readonly recurringTasks: Effect.Effect<ReadonlyArray<RecurringTask>, SqlError.SqlError>
+  readonly recurringTasks: Effect.Effect<ReadonlyArray<RecurringTask>, PersistenceError>
 }
 
 const toJobInfo = (row: JobWithStateRow): Option.Option<JobInfo> =>
@@ -138,7 +138,7 @@ const make = Effect.gen(function*() {
     }))
 
   /** Applies `action` to every failed job, a batch at a time, until none is left. */
-  const allFailed = (action: (ids: ReadonlyArray<number>) => Effect.Effect<number, SqlError.SqlError>) =>
+  const allFailed = (action: (ids: ReadonlyArray<number>) => Effect.Effect<number, PersistenceError>) =>
     Effect.iterate({ total: 0, done: false }, {
       while: (s) => !s.done,
       body: (s) =>

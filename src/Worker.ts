@@ -14,7 +14,7 @@ import * as Liveness from "./internal/Liveness.js"
 import { randomName, registerRow, writeRetry } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
 import { awaitQuit } from "./internal/Signals.js"
-import type { JobRow } from "./internal/sql/rows.js"
+import type { JobRow } from "./internal/Storage.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
 

@@ -4,6 +4,7 @@ import { configurationSuite } from "./suites/configuration.js"
 import { enqueueSuite } from "./suites/enqueue.js"
 import { failuresSuite } from "./suites/failures.js"
 import { lifecycleSuite } from "./suites/lifecycle.js"
+import { persistenceSuite } from "./suites/persistence.js"
 import { processesSuite } from "./suites/processes.js"
 import { queueDatabaseSuite } from "./suites/queueDatabase.js"
 import { recurringSuite } from "./suites/recurring.js"
@@ -20,4 +21,5 @@ describe.skipIf(!(await isAvailable("pg")))("pg", () => {
   queueDatabaseSuite("pg")
   configurationSuite("pg")
   schemaSuite("pg")
+  persistenceSuite("pg")
 })

@@ -10,9 +10,10 @@ import { Options } from "@effect/cli"
 import { SqlClient, SqlError } from "@effect/sql"
 import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs"
-import { InvalidConfigError, MissingDriverError } from "../Errors.js"
+import { InvalidConfigError, MissingDriverError, PersistenceError } from "../Errors.js"
 import * as SteadyQueue from "../SteadyQueue.js"
 import { loadDriver } from "./drivers.js"
+import { causeMessage, describeSqlError } from "./storage/persistence.js"
 
 export const databaseUrl = Options.text("database-url").pipe(
   Options.withDescription("postgres://..., mysql://... or sqlite:path (default: $STEADY_QUEUE_DATABASE_URL)"),
@@ -43,22 +44,19 @@ export const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$
 
 const sqlitePath = (url: string) => url.slice("sqlite:".length).replace(/^\/\//, "")
 
-/** One line from a driver's error: Node's connection errors are often an AggregateError with an empty message. */
-export const causeMessage = (cause: unknown): string => {
-  if (cause instanceof AggregateError && cause.errors.length > 0) {
-    return [...new Set(cause.errors.map(causeMessage))].join("; ")
-  }
-  const text = cause instanceof Error
-    ? cause.message || (cause as { readonly code?: string }).code || cause.name
-    : String(cause)
-  return text.replace(/\s+/g, " ").trim()
-}
+export { causeMessage, describeSqlError }
 
-/** A SqlError as one line: its own message and the driver's. */
-export const describeSqlError = (e: SqlError.SqlError) => {
-  const cause = causeMessage(e.cause)
-  return cause === "" || e.message.includes(cause) ? e.message : `${e.message}: ${cause}`
-}
+/** A statement that failed, run by the command itself (`SqlError`) or by steady-queue's store (`PersistenceError`). */
+export type DatabaseError = SqlError.SqlError | PersistenceError
+
+export const isDatabaseError = (e: unknown): e is DatabaseError =>
+  e instanceof SqlError.SqlError || e instanceof PersistenceError
+
+/** A database error as one line: the statement's own message and the driver's. */
+export const describeDatabaseError = (e: DatabaseError) =>
+  e instanceof PersistenceError
+    ? e.cause instanceof SqlError.SqlError ? describeSqlError(e.cause) : e.message
+    : describeSqlError(e)
 
 const withMysqlTimeout = (url: string) => {
   const parsed = new URL(url.replace(/^mariadb:/, "mysql:"))

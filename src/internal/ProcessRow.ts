@@ -3,9 +3,9 @@
  * the scope closes, after `beforeDeregister` (a worker releases its claims there). Workers heartbeat through
  * their liveness loop (`Liveness.watch`); every other process through `register`'s own.
  */
-import type { SqlError } from "@effect/sql"
 import { Cause, Clock, Duration, Effect, Schedule, type Scope } from "effect"
 import * as os from "node:os"
+import type { PersistenceError } from "../Errors.js"
 import { Store } from "./Store.js"
 
 export interface ProcessRegistration {
@@ -22,9 +22,9 @@ export const randomName = (kind: string) => `${kind.toLowerCase()}-${crypto.rand
 export interface Registered {
   readonly id: number
   /** Writes a heartbeat at `now`; returns whether the row was still there. */
-  readonly heartbeat: (now: number) => Effect.Effect<boolean, SqlError.SqlError>
+  readonly heartbeat: (now: number) => Effect.Effect<boolean, PersistenceError>
   /** Puts the row of a process that was pruned while alive back, under the same id. */
-  readonly registerAgain: (now: number) => Effect.Effect<void, SqlError.SqlError>
+  readonly registerAgain: (now: number) => Effect.Effect<void, PersistenceError>
 }
 
 /** Registers the row for the scope, without heartbeats: for a process that runs its own (a worker). */

@@ -2,8 +2,8 @@
  * Which queues a worker polls, in which order, as the seeds describe: `*` for all, exact names in the order
  * given, `prefix*` expanded to the queues with ready jobs that start with it; paused queues left out.
  */
-import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
+import type { PersistenceError } from "../Errors.js"
 import { nameProblem } from "./names.js"
 
 type Entry = { readonly _tag: "Exact"; readonly name: string } | { readonly _tag: "Prefix"; readonly prefix: string }
@@ -44,8 +44,8 @@ export const parse = (queues: ReadonlyArray<string>): ParsedQueues => {
 export const resolve = (
   parsed: ParsedQueues,
   paused: ReadonlyArray<string>,
-  readyQueueNames: (prefix: string | undefined) => Effect.Effect<ReadonlyArray<string>, SqlError.SqlError>
-): Effect.Effect<Selection, SqlError.SqlError> =>
+  readyQueueNames: (prefix: string | undefined) => Effect.Effect<ReadonlyArray<string>, PersistenceError>
+): Effect.Effect<Selection, PersistenceError> =>
   Effect.gen(function*() {
     const pausedSet = new Set(paused)
     if (parsed.all) {

@@ -2,10 +2,10 @@
  * One run of a recurring task: the job and its `(key, run_at)` row in one transaction, so that however many
  * schedulers (or operators clicking "run now") race, each run is enqueued once.
  */
-import type { SqlError } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { RecurringTask } from "../Domain.js"
-import type { InsertedJob } from "./sql/enqueue.js"
+import type { PersistenceError } from "../Errors.js"
+import type { InsertedJob } from "./Storage.js"
 import type { Store } from "./Store.js"
 
 /** Enqueues the run at `runAt`; none when another process recorded that run first. */
@@ -14,7 +14,7 @@ export const enqueueRun = (
   task: RecurringTask,
   runAt: number,
   now: number
-): Effect.Effect<Option.Option<InsertedJob>, SqlError.SqlError> => {
+): Effect.Effect<Option.Option<InsertedJob>, PersistenceError> => {
   const job = {
     publicId: crypto.randomUUID(),
     queueName: task.queueName ?? "default",

@@ -1,5 +1,6 @@
 /**
- * Every statement steady-queue runs, with the dialect resolved once when the layer is built.
+ * The store: the storage contract (`Storage.ts`) served by every statement steady-queue runs, with the dialect
+ * resolved once when the layer is built.
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
@@ -18,7 +19,8 @@ import { makeRecurring } from "./sql/recurring.js"
 import { makeClearFinished } from "./sql/retention.js"
 import { makeScheduled } from "./sql/scheduled.js"
 import { makeSemaphores } from "./sql/semaphores.js"
-import { isolateAll, isolated, joining } from "./StoreIsolation.js"
+import type { Storage } from "./Storage.js"
+import { atBoundary, isolated, joining, persistedTransaction } from "./StoreIsolation.js"
 
 const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -43,7 +45,8 @@ const make = Effect.gen(function*() {
     clearFinished: makeClearFinished(sql, info),
     processes: makeProcesses(sql, info),
     recurring: makeRecurring(sql, info),
-    semaphores
+    // The rest of the semaphores' statements run only inside the transactions of the statements above.
+    semaphores: { releaseFree: semaphores.releaseFree, maintain: semaphores.maintain }
   } as const
 })
 
@@ -57,19 +60,24 @@ const onlyConnection = (sql: SqlClient.SqlClient, info: DialectInfo) =>
   info.singleConnection ? Effect.scoped(sql.reserve) : Effect.succeed(undefined)
 
 /**
- * The statements, isolated at this boundary: each effect of the service runs on steady-queue's own connections
- * unless it joins the app's transactions; `withTransaction` opens the store's own transaction.
+ * The statements, behind the boundary of the SQL layer: each effect of the service runs on steady-queue's own
+ * connections unless it joins the app's transactions, and fails with `PersistenceError` only; `withTransaction`
+ * opens the store's own transaction.
  */
 const build = (options: StoreOptions) =>
   Effect.gen(function*() {
-    const { sql, ...statements } = yield* make
+    const { sql, info, ...statements } = yield* make
     const isolation = options.joinAppTransactions
       ? joining(sql)
-      : isolated(sql, yield* onlyConnection(sql, statements.info))
-    return { ...isolateAll(statements, isolation.isolate), withTransaction: isolation.withTransaction }
+      : isolated(sql, yield* onlyConnection(sql, info))
+    const storage: Storage = {
+      ...atBoundary(statements, isolation.isolate),
+      withTransaction: persistedTransaction(isolation.withTransaction)
+    }
+    return storage
   })
 
-export class Store extends Context.Tag("steady-queue/internal/Store")<Store, Effect.Effect.Success<ReturnType<typeof build>>>() {
+export class Store extends Context.Tag("steady-queue/internal/Store")<Store, Storage>() {
   /** On the app's own client: joins its transactions. */
   static readonly layer = Layer.effect(Store, build({ joinAppTransactions: true }))
   static readonly layerWith = (options: StoreOptions) => Layer.effect(Store, build(options))

@@ -3,10 +3,13 @@
  * one context tag that every client reads, so a statement of a separate queue client issued inside the app's
  * `withTransaction` would run on the app's connection, in the app's database, and roll back with it. An isolated
  * store removes that tag from the context of every effect it hands out, unless the effect runs inside the store's
- * own transaction.
+ * own transaction. The same walk over the store's effects is the boundary of the SQL layer: what they fail with
+ * becomes a `PersistenceError` there.
  */
 import { SqlClient, type SqlConnection, type SqlError } from "@effect/sql"
 import { Context, Effect, Option } from "effect"
+import type { PersistenceError } from "../Errors.js"
+import { asPersistenceError, type Persisted, toPersistenceError } from "./storage/persistence.js"
 
 /** Marks the fibers inside a store's own transaction; the value identifies the store. */
 class OwnTransaction extends Context.Tag("steady-queue/internal/StoreIsolation/OwnTransaction")<OwnTransaction, object>() {}
@@ -51,19 +54,36 @@ export const isolated = (sql: SqlClient.SqlClient, ownConnection: SqlConnection.
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype
 
-/** Applies `isolate` to every effect of a service object, nested objects included, and to every effect its functions return. */
-export const isolateAll = <T>(service: T, isolate: Isolation["isolate"]): T => {
+/**
+ * The boundary of the SQL layer: applies `isolate` to every effect of a service object, nested objects included,
+ * and to every effect its functions return, and maps their failures to `PersistenceError` (what `Persisted` says).
+ */
+export const atBoundary = <T>(service: T, isolate: Isolation["isolate"]): Persisted<T> => {
+  const guard = (effect: Effect.Effect<unknown, unknown, unknown>) => Effect.mapError(isolate(effect), asPersistenceError)
   const wrap = (value: unknown): unknown => {
-    if (Effect.isEffect(value)) return isolate(value)
+    if (Effect.isEffect(value)) return guard(value)
     if (typeof value === "function") {
       const f = value as (...args: ReadonlyArray<unknown>) => unknown
       return (...args: ReadonlyArray<unknown>) => {
         const result = f(...args)
-        return Effect.isEffect(result) ? isolate(result) : result
+        return Effect.isEffect(result) ? guard(result) : result
       }
     }
     if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wrap(v)]))
     return value
   }
-  return wrap(service) as T
+  // The walk above is `Persisted` at run time: same shape, every effect isolated and its failure mapped.
+  return wrap(service) as Persisted<T>
 }
+
+/** Marks a failure of the effect run inside a transaction, to tell it from the transaction's own. */
+class Inside<E> {
+  constructor(readonly error: E) {}
+}
+
+/** `withTransaction` past the boundary: the effect's own failures come out as they are, BEGIN's and COMMIT's mapped. */
+export const persistedTransaction = (withTransaction: Isolation["withTransaction"]) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | PersistenceError, R> =>
+  withTransaction(Effect.mapError(effect, (error) => new Inside(error))).pipe(
+    Effect.catchAll((error) => Effect.fail(error instanceof Inside ? error.error : toPersistenceError(error)))
+  )

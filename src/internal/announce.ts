@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import type { EnqueuedJob } from "../Domain.js"
 import { JobEvent, type JobEventsService } from "../JobEvents.js"
-import type { InsertedJob } from "./sql/enqueue.js"
+import type { InsertedJob } from "./Storage.js"
 import type { WakeupService } from "./Wakeup.js"
 
 export const toEnqueuedJob = (job: InsertedJob): EnqueuedJob => ({

@@ -6,7 +6,7 @@ import { Duration, Effect, Either, Option } from "effect"
 import { InvalidJobOptionsError, InvalidQueueNameError, type PayloadEncodeError } from "../Errors.js"
 import type { JobRequest } from "../JobClient.js"
 import { nameProblem, queueNameProblem } from "./names.js"
-import type { NewJob } from "./sql/enqueue.js"
+import type { NewJob } from "./Storage.js"
 
 export const minPriority = -100
 export const maxPriority = 100

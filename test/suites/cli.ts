@@ -1,5 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
+import { Statement } from "@effect/sql"
 import { ConfigProvider, Console, Effect, Fiber, Option, TestServices } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -329,5 +330,21 @@ export const cliSuite = (dialect: DialectName) =>
         assert.strictEqual((yield* runCli(["queues", "resume", "nosuchqueue"])).stdout, "resumed queue nosuchqueue\n")
         assert.strictEqual((yield* runCli(["queues", "resume", "nosuchqueue"])).stdout, "queue nosuchqueue was not paused\n")
         assert.deepStrictEqual(yield* JobClient.pausedQueues, ["known"])
+      }).pipe(TestServices.provideLive), 60_000)
+
+    it.effect("a statement of the store that fails on the way is one line on stderr, the driver's message in it, and exit 1", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const r = yield* runCli(["jobs", "list", "--state", "ready"]).pipe(
+          Statement.withTransformer((self, sql) =>
+            Effect.succeed(/FROM steady_queue_ready_executions e\b/.test(self.compile()[0])
+              ? sql`SELECT * FROM steady_queue_no_such_table`
+              : self)
+          )
+        )
+        assert.strictEqual(r.code, 1, r.stdout)
+        assert.strictEqual(r.stdout, "")
+        assert.match(r.stderr, /^steady-queue: database error: .*steady_queue_no_such_table/)
+        assert.strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr)
       }).pipe(TestServices.provideLive), 60_000)
   })

@@ -2,18 +2,19 @@
  * Claiming ready jobs for a worker: the two polling queries of the seeds, each moving the rows it picks from
  * ready to claimed in one transaction, so two workers can never claim the same job.
  */
-import type { SqlClient, SqlError, Statement } from "@effect/sql"
+import type { SqlClient, Statement } from "@effect/sql"
 import { Effect } from "effect"
 import { retryLockConflicts } from "./conflicts.js"
 import type { Dialect, DialectName } from "./dialect.js"
-import { decodeIdRows, decodeJobIdRows, decodeJobRows, type JobRow } from "./rows.js"
+import type { StatementError } from "../storage/persistence.js"
+import { decodeIds, decodeJobIds, decodeJobRows, type JobRow } from "./rows.js"
 
 export type Claim = (
   queue: string | undefined,
   limit: number,
   processId: number,
   now: number
-) => Effect.Effect<ReadonlyArray<JobRow>, SqlError.SqlError>
+) => Effect.Effect<ReadonlyArray<JobRow>, StatementError>
 
 /** What every dialect's claim is built from. */
 interface Parts {
@@ -23,8 +24,8 @@ interface Parts {
   readonly where: (queue: string | undefined) => Statement.Fragment
   readonly order: Statement.Fragment
   /** The jobs claimed, read back in claim order. */
-  readonly selectJobs: (ids: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<JobRow>, SqlError.SqlError>
-  readonly insertClaims: (jobIds: ReadonlyArray<number>, processId: number, now: number) => Effect.Effect<unknown, SqlError.SqlError>
+  readonly selectJobs: (ids: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<JobRow>, StatementError>
+  readonly insertClaims: (jobIds: ReadonlyArray<number>, processId: number, now: number) => Effect.Effect<unknown, StatementError>
 }
 
 interface DialectClaim {
@@ -56,7 +57,7 @@ const pg: DialectClaim = {
         SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
                j.scheduled_at, j.created_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration
         FROM steady_queue_jobs j WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
-        ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.map(decodeJobRows))
+        ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.flatMap(decodeJobRows))
 }
 
 /** SQLite: no row locks; the skip-locked select deletes first, so the transaction holds the write lock. */
@@ -64,11 +65,10 @@ const sqlite: DialectClaim = {
   guardsPauses: true,
   make: ({ dialect, insertClaims, order, selectJobs, sql, where }) => (queue, limit, processId, now) =>
     sql.withTransaction(Effect.gen(function*() {
-      const moved = decodeJobIdRows(
+      const ids = yield* decodeJobIds(
         yield* dialect.takeSkipLocked({ table: "steady_queue_ready_executions", columns: "job_id", where: where(queue), order, limit })
       )
-      if (moved.length === 0) return []
-      const ids = moved.map((r) => r.job_id)
+      if (ids.length === 0) return []
       yield* insertClaims(ids, processId, now)
       return yield* selectJobs(ids)
     }))
@@ -83,8 +83,8 @@ const mysql: DialectClaim = {
         SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
         ${order} ${dialect.limit(limit)} FOR UPDATE SKIP LOCKED`
       if (picked.length === 0) return [] as ReadonlyArray<JobRow>
-      const rowIds = decodeIdRows(picked).map((r) => r.id)
-      const jobIds = decodeJobIdRows(picked).map((r) => r.job_id)
+      const rowIds = yield* decodeIds(picked)
+      const jobIds = yield* decodeJobIds(picked)
       yield* insertClaims(jobIds, processId, now)
       // By primary key, in one statement, whatever the planner thinks of the table: no other row gets locked.
       yield* dialect.deleteByIds("steady_queue_ready_executions", rowIds)
@@ -114,7 +114,7 @@ export const makeClaim = (sql: SqlClient.SqlClient, dialect: Dialect): Claim => 
       : sql`SELECT id, public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at, created_at,
                    concurrency_key, concurrency_limit, concurrency_duration
             FROM steady_queue_jobs WHERE ${sql.in("id", ids)} ORDER BY priority DESC, id ASC`.pipe(
-        Effect.map(decodeJobRows)
+        Effect.flatMap(decodeJobRows)
       )
 
   const insertClaims = (jobIds: ReadonlyArray<number>, processId: number, now: number) =>

@@ -5,20 +5,16 @@
  * outcome, its slot and the release of the next blocked job of its key commit or roll back together. Releasing
  * keeps the slot: the job goes back to ready holding it, bypassing its limit.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
 import { makeExecutions } from "./executions.js"
-import { decodeIdRows, decodeJobIdRows } from "./rows.js"
+import type { Ending } from "../storage/Claimed.js"
+import type { StatementError } from "../storage/persistence.js"
+import { decodeIds, decodeJobIds } from "./rows.js"
 import type { makeSemaphores, Slot } from "./semaphores.js"
 
 type Ids = ReadonlyArray<number>
-
-/** A claimed job being ended, with the semaphore slot it holds (read when it was claimed). */
-export interface Ending {
-  readonly id: number
-  readonly concurrency: Slot | null
-}
 
 /** The slots of the jobs that were taken: only the owner of a claim gives its slot back. */
 const slotsOf = (jobs: ReadonlyArray<Ending>, taken: Ids) => {
@@ -41,7 +37,7 @@ export const makeClaimed = (
       : sql`${sql.in("job_id", jobIds)} AND process_id = ${processId}`
 
   /** Deletes this process's claims on the given jobs (all of them when `undefined`); returns the job ids taken. */
-  const take = (jobIds: Ids | undefined, processId: number): Effect.Effect<Ids, SqlError.SqlError> => {
+  const take = (jobIds: Ids | undefined, processId: number): Effect.Effect<Ids, StatementError> => {
     if (jobIds !== undefined && jobIds.length === 0) return Effect.succeed([])
     if (info.dialect === "mysql" && !info.insertReturning) {
       // MySQL proper has no DELETE ... RETURNING: lock the rows, then delete them by primary key.
@@ -49,13 +45,13 @@ export const makeClaimed = (
         const rows = yield* sql`SELECT id, job_id FROM steady_queue_claimed_executions
                                 WHERE ${owned(jobIds, processId)} ORDER BY id FOR UPDATE`
         if (rows.length === 0) return []
-        yield* sql`DELETE FROM steady_queue_claimed_executions WHERE ${sql.in("id", decodeIdRows(rows).map((r) => r.id))}`
+        yield* sql`DELETE FROM steady_queue_claimed_executions WHERE ${sql.in("id", yield* decodeIds(rows))}`
           .unprepared
-        return decodeJobIdRows(rows).map((r) => r.job_id)
+        return yield* decodeJobIds(rows)
       })
     }
     return sql`DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} RETURNING job_id`.pipe(
-      Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
+      Effect.flatMap(decodeJobIds)
     )
   }
 
@@ -68,7 +64,7 @@ export const makeClaimed = (
       : sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", jobIds)}`.unprepared
 
   /** Finishes the jobs this process still owns; returns the ids it finished. */
-  const finish = (jobs: ReadonlyArray<Ending>, processId: number, now: number, preserve: boolean): Effect.Effect<Ids, SqlError.SqlError> => {
+  const finish = (jobs: ReadonlyArray<Ending>, processId: number, now: number, preserve: boolean): Effect.Effect<Ids, StatementError> => {
     const jobIds = jobs.map((j) => j.id)
     const signal = (taken: Ids) => semaphores.signal(slotsOf(jobs, taken), now)
     if (info.dialect === "pg" && preserve) {
@@ -77,7 +73,7 @@ export const makeClaimed = (
             DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} RETURNING job_id
           )
           UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now}
-          FROM taken WHERE j.id = taken.job_id RETURNING j.id`.pipe(Effect.map((rows) => decodeIdRows(rows).map((r) => r.id)))
+          FROM taken WHERE j.id = taken.job_id RETURNING j.id`.pipe(Effect.flatMap(decodeIds))
       return jobs.some((j) => j.concurrency !== null) ? sql.withTransaction(Effect.tap(finished, signal)) : finished
     }
     return sql.withTransaction(
@@ -91,7 +87,7 @@ export const makeClaimed = (
    */
   const failedWith = (
     taken: Ids,
-    slots: Effect.Effect<ReadonlyArray<Slot>, SqlError.SqlError>,
+    slots: Effect.Effect<ReadonlyArray<Slot>, StatementError>,
     error: string,
     processId: number,
     now: number

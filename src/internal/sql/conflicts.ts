@@ -4,14 +4,15 @@
  * SQLITE_BUSY after its busy timeout. The transaction that lost changed nothing, so running it again is the
  * answer, not a failure to report.
  */
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, SqlError } from "@effect/sql"
 import { Effect } from "effect"
 
 const mysqlErrnos = new Set([1205, 1213])
 const sqlStates = new Set(["40P01", "40001"])
 
-/** Whether the driver error behind `error` says the transaction lost a lock conflict. */
-export const isLockConflict = (error: SqlError.SqlError): boolean => {
+/** Whether `error` is a statement's failure whose driver error says the transaction lost a lock conflict. */
+export const isLockConflict = (error: unknown): boolean => {
+  if (!(error instanceof SqlError.SqlError)) return false
   const cause: unknown = error.cause
   if (typeof cause !== "object" || cause === null) return false
   const { code, errno } = cause as { readonly code?: unknown; readonly errno?: unknown }
@@ -28,11 +29,11 @@ const retries = 3
  * a transaction that is already open, the conflict has aborted that transaction too, and it is the caller's.
  */
 export const retryLockConflicts = (what: string) =>
-<A, R>(transaction: Effect.Effect<A, SqlError.SqlError, R>): Effect.Effect<A, SqlError.SqlError, R> =>
+<A, E, R>(transaction: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (open) =>
     open._tag === "Some" ? transaction : transaction.pipe(
       Effect.tapError((error) =>
-        isLockConflict(error)
+        error instanceof SqlError.SqlError && isLockConflict(error)
           ? Effect.logDebug(`steady-queue: ${what} lost a lock conflict; running it again`, error.cause)
           : Effect.void
       ),

@@ -4,10 +4,11 @@
  * dialect where they are used. Every dialect spells out every fragment, so a new one does not compile until it
  * says how it does each.
  */
-import { SqlClient, type SqlConnection, type SqlError, type Statement } from "@effect/sql"
+import { SqlClient, type SqlConnection, type Statement } from "@effect/sql"
 import { Effect } from "effect"
 import { UnsupportedDatabaseError } from "../../Errors.js"
-import { affectedRows, decodeIdRows, decodeJobIdRows } from "./rows.js"
+import { affectedRows, decodeIds, decodeJobIds } from "./rows.js"
+import type { StatementError } from "../storage/persistence.js"
 import type { TableName } from "./schema.js"
 
 /** The database families, each with its own DDL (MariaDB's is MySQL's). */
@@ -48,14 +49,14 @@ export interface Dialect {
    * The skip-locked select: deletes the rows picked, passing over rows other transactions hold, and returns
    * `id` and the picked columns of each. Inside the caller's transaction.
    */
-  readonly takeSkipLocked: (picking: Picking) => Effect.Effect<Rows, SqlError.SqlError>
+  readonly takeSkipLocked: (picking: Picking) => Effect.Effect<Rows, StatementError>
   /** Deletes rows the transaction has locked already, by primary key. */
-  readonly deleteByIds: (table: TableName, ids: ReadonlyArray<number>) => Effect.Effect<unknown, SqlError.SqlError>
+  readonly deleteByIds: (table: TableName, ids: ReadonlyArray<number>) => Effect.Effect<unknown, StatementError>
   /**
    * Take by job id: deletes the execution rows matching `where` and returns their job ids, so that of two
    * transactions deleting the same row only one sees it.
    */
-  readonly takeJobs: (table: TableName, where: Fragment) => Effect.Effect<ReadonlyArray<number>, SqlError.SqlError>
+  readonly takeJobs: (table: TableName, where: Fragment) => Effect.Effect<ReadonlyArray<number>, StatementError>
   /** Deletes the first `n` rows matching `where` in `order` (the result's `.raw` has the count). */
   readonly deleteFirst: (table: TableName, where: Fragment, order: string, n: number) => Statement.Statement<SqlConnection.Row>
   /** Inserts the row unless one with the same `unique` column exists; returns whether it inserted. */
@@ -63,7 +64,7 @@ export interface Dialect {
     table: TableName,
     row: Record<string, unknown>,
     unique: string
-  ) => Effect.Effect<boolean, SqlError.SqlError>
+  ) => Effect.Effect<boolean, StatementError>
   /** Inserts the rows; where one with the same `unique` column exists, sets its `update` columns instead. */
   readonly upsert: (
     table: TableName,
@@ -72,7 +73,7 @@ export interface Dialect {
     update: ReadonlyArray<string>
   ) => Statement.Statement<SqlConnection.Row>
   /** Inserts one row and returns its generated id. */
-  readonly insertId: (table: TableName, row: Record<string, unknown>) => Effect.Effect<number, SqlError.SqlError>
+  readonly insertId: (table: TableName, row: Record<string, unknown>) => Effect.Effect<number, StatementError>
   /**
    * Inserts the rows and returns `columns` of each; without RETURNING they are read back by the unique `key`
    * column (auto-increment ids of one INSERT need not be consecutive).
@@ -82,7 +83,7 @@ export interface Dialect {
     rows: ReadonlyArray<Record<string, unknown>>,
     columns: string,
     key: string
-  ) => Effect.Effect<Rows, SqlError.SqlError>
+  ) => Effect.Effect<Rows, StatementError>
   /** The integer bucket of a millisecond `column` (`ms` wide), for counts per minute. */
   readonly timeBucket: (column: string, ms: number) => Fragment
   /** A boolean as the driver binds it. */
@@ -102,7 +103,7 @@ export interface Dialect {
   readonly takeWriteLock: (
     table: "steady_queue_jobs" | "steady_queue_semaphores" | "steady_queue_recurring_tasks",
     where: Fragment
-  ) => Effect.Effect<void, SqlError.SqlError>
+  ) => Effect.Effect<void, StatementError>
   /** The client has a single connection (SQLite). */
   readonly singleConnection: boolean
 }
@@ -132,7 +133,7 @@ const selectSkipLocked = (sql: SqlClient.SqlClient, deleteByIds: Dialect["delete
   sql`SELECT id, ${sql.literal(p.columns)} FROM ${sql.literal(p.table)}
       ${p.where} ${p.order} ${literalLimit(sql)(p.limit)} FOR UPDATE SKIP LOCKED`.pipe(
     Effect.tap((rows) =>
-      rows.length === 0 ? Effect.void : deleteByIds(p.table, decodeIdRows(rows).map((r) => r.id))
+      rows.length === 0 ? Effect.void : Effect.flatMap(decodeIds(rows), (ids) => deleteByIds(p.table, ids))
     )
   )
 
@@ -143,9 +144,7 @@ const deletePicked = (sql: SqlClient.SqlClient) => (p: Picking) =>
       ) RETURNING id, ${sql.literal(p.columns)}`
 
 const deleteReturningJobIds = (sql: SqlClient.SqlClient) => (table: TableName, where: Fragment) =>
-  sql`DELETE FROM ${sql.literal(table)} WHERE ${where} RETURNING job_id`.pipe(
-    Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
-  )
+  sql`DELETE FROM ${sql.literal(table)} WHERE ${where} RETURNING job_id`.pipe(Effect.flatMap(decodeJobIds))
 
 /** MySQL proper has no DELETE ... RETURNING: lock the rows, then delete them by primary key. */
 const lockThenDeleteJobIds = (sql: SqlClient.SqlClient) => (table: TableName, where: Fragment) =>
@@ -153,9 +152,9 @@ const lockThenDeleteJobIds = (sql: SqlClient.SqlClient) => (table: TableName, wh
     Effect.tap((rows) =>
       rows.length === 0
         ? Effect.void
-        : sql`DELETE FROM ${sql.literal(table)} WHERE ${sql.in("id", decodeIdRows(rows).map((r) => r.id))}`.unprepared
+        : Effect.flatMap(decodeIds(rows), (ids) => sql`DELETE FROM ${sql.literal(table)} WHERE ${sql.in("id", ids)}`.unprepared)
     ),
-    Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
+    Effect.flatMap(decodeJobIds)
   )
 
 /** MySQL rejects LIMIT inside an IN subquery, but has DELETE ... LIMIT. */
@@ -189,7 +188,8 @@ const onDuplicateKeyUpdate = (sql: SqlClient.SqlClient) =>
 
 const insertReturningId = (sql: SqlClient.SqlClient) => (table: TableName, row: Record<string, unknown>) =>
   sql`INSERT INTO ${sql.literal(table)} ${sql.insert(row)} RETURNING id`.pipe(
-    Effect.map((rows) => decodeIdRows(rows)[0].id)
+    Effect.flatMap(decodeIds),
+    Effect.map((ids) => ids[0])
   )
 
 const insertThenInsertId = (sql: SqlClient.SqlClient) => (table: TableName, row: Record<string, unknown>) =>

@@ -2,28 +2,15 @@
  * Enqueueing: new jobs are written and prepared for execution (ready, blocked or scheduled), one multi-row INSERT
  * per table per batch, atomically, inside the caller's transaction when there is one.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
 import { inBatches, insertBatchSize, makeExecutions } from "./executions.js"
+import type { InsertedJob, NewJob } from "../storage/Enqueue.js"
+import type { StatementError } from "../storage/persistence.js"
 import { decodeInsertedJobRows } from "./rows.js"
 import type { Dispatchable, makeSemaphores } from "./semaphores.js"
 
-export interface NewJob {
-  readonly publicId: string
-  readonly queueName: string
-  readonly taskName: string
-  readonly arguments: string
-  readonly priority: number
-  readonly scheduledAt: number
-  readonly concurrencyKey: string | null
-  readonly concurrencyLimit: number | null
-  readonly concurrencyDurationMs: number | null
-}
-
-export interface InsertedJob extends NewJob {
-  readonly id: number
-}
 
 export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const jobRow = (job: NewJob, now: number) => ({
@@ -44,7 +31,7 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const insertReturningIds = (rows: ReadonlyArray<Record<string, unknown>>) =>
     info.insertReturning
       ? sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)} RETURNING id, public_id`.pipe(
-        Effect.map(decodeInsertedJobRows)
+        Effect.flatMap(decodeInsertedJobRows)
       )
       : // MySQL: no RETURNING, and auto-increment ids of one INSERT need not be consecutive; read them back.
         sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)}`.unprepared.pipe(
@@ -52,11 +39,11 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
             sql`SELECT id, public_id FROM steady_queue_jobs WHERE ${sql.in("public_id", rows.map((r) => r.public_id))}`
               .unprepared
           ),
-          Effect.map(decodeInsertedJobRows)
+          Effect.flatMap(decodeInsertedJobRows)
         )
 
   /** Inserts job rows and returns them with their ids, in the order given. */
-  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
+  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> =>
     Effect.gen(function*() {
       const out: Array<InsertedJob> = []
       for (let start = 0; start < jobs.length; start += insertBatchSize) {
@@ -75,7 +62,7 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
  */
 export const makeEnqueuePg = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const executions = makeExecutions(sql, info)
-  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> =>
+  return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> =>
   Effect.gen(function*() {
     const out: Array<InsertedJob> = []
     for (let start = 0; start < jobs.length; start += insertBatchSize) {
@@ -103,7 +90,7 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient, info: DialectInfo) => {
         ), scheduled AS (
           ${executions.scheduled(sql`jobs WHERE scheduled_at > ${now}`, now)}
         )
-        SELECT id, public_id FROM jobs`.pipe(Effect.map(decodeInsertedJobRows))
+        SELECT id, public_id FROM jobs`.pipe(Effect.flatMap(decodeInsertedJobRows))
       const ids = new Map(rows.map((r) => [r.public_id, r.id]))
       for (const job of batch) out.push({ ...job, id: ids.get(job.publicId)! })
     }
@@ -131,7 +118,7 @@ export const makeEnqueue = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
   semaphores: Pick<ReturnType<typeof makeSemaphores>, "dispatch" | "dispatchAll">
-): (jobs: ReadonlyArray<NewJob>, now: number) => Effect.Effect<ReadonlyArray<InsertedJob>, SqlError.SqlError> => {
+): (jobs: ReadonlyArray<NewJob>, now: number) => Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> => {
   if (info.dialect === "pg") {
     const enqueuePg = makeEnqueuePg(sql, info)
     // The statement itself prepares the jobs for execution, but for the dispatch of due limited ones (the semaphore).

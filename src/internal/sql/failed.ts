@@ -5,7 +5,7 @@ import type { DiscardableState } from "../../Domain.js"
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { DialectInfo } from "./dialect.js"
-import { affectedRows, decodeJobIdRows } from "./rows.js"
+import { affectedRows, decodeJobIds } from "./rows.js"
 import type { makeSemaphores } from "./semaphores.js"
 import { makeTakeExecutions } from "./take.js"
 
@@ -66,7 +66,7 @@ export const makeFailed = (
   const nextFailedBatch = (size: number) =>
     sql`SELECT job_id FROM steady_queue_failed_executions ORDER BY job_id ASC
         LIMIT ${sql.literal(String(Math.max(1, Math.trunc(size))))}`.pipe(
-      Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
+      Effect.flatMap(decodeJobIds)
     )
 
   return { retry, discard, nextFailedBatch } as const

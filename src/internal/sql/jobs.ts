@@ -5,7 +5,7 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { JobState } from "../../Domain.js"
 import type { Dialect } from "./dialect.js"
-import { DbInt, DbNullableInt, JobRow } from "./rows.js"
+import { DbInt, DbNullableInt, decodeJobIds, JobRow } from "./rows.js"
 
 
 const JobWithStateRow = Schema.Struct({
@@ -17,8 +17,7 @@ const JobWithStateRow = Schema.Struct({
   error: Schema.NullOr(Schema.String),
   process_id: DbNullableInt
 })
-export type JobWithStateRow = typeof JobWithStateRow.Type
-const decode = Schema.decodeUnknownSync(Schema.Array(JobWithStateRow))
+const decode = Schema.decodeUnknown(Schema.Array(JobWithStateRow))
 
 export const makeJobs = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const select = (where: ReturnType<typeof sql.and>) =>
@@ -37,7 +36,7 @@ export const makeJobs = (sql: SqlClient.SqlClient, dialect: Dialect) => {
         LEFT JOIN steady_queue_ready_executions r ON r.job_id = j.id
         LEFT JOIN steady_queue_scheduled_executions s ON s.job_id = j.id
         LEFT JOIN steady_queue_blocked_executions b ON b.job_id = j.id
-        WHERE ${where}`.pipe(Effect.map(decode))
+        WHERE ${where}`.pipe(Effect.flatMap(decode))
 
   return {
     find: (id: number) =>
@@ -48,7 +47,7 @@ export const makeJobs = (sql: SqlClient.SqlClient, dialect: Dialect) => {
     failed: (limit: number, afterJobId: number) =>
       sql`SELECT job_id FROM steady_queue_failed_executions WHERE job_id > ${afterJobId}
           ORDER BY job_id ASC ${dialect.limit(Math.max(1, Math.trunc(limit)))}`.pipe(
-        Effect.map((rows) => rows.map((r) => Number((r as { job_id: unknown }).job_id)))
+        Effect.flatMap(decodeJobIds)
       )
   }
 }

@@ -8,15 +8,7 @@ import { Effect, Schema } from "effect"
 import type { Dialect } from "./dialect.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 import type { JobState } from "../../Domain.js"
-
-export interface ListFilter {
-  readonly state: JobState
-  readonly queue?: string | undefined
-  readonly task?: string | undefined
-  /** Only jobs with a smaller id (the last id of the previous page). */
-  readonly before?: number | undefined
-  readonly limit: number
-}
+import type { ListFilter } from "../storage/Listing.js"
 
 const ListedRow = Schema.Struct({
   id: DbInt,
@@ -34,8 +26,7 @@ const ListedRow = Schema.Struct({
   process_id: DbNullableInt,
   concurrency_key: Schema.NullOr(Schema.String)
 })
-export type ListedRow = typeof ListedRow.Type
-const decode = Schema.decodeUnknownSync(Schema.Array(ListedRow))
+const decode = Schema.decodeUnknown(Schema.Array(ListedRow))
 
 const executionTable: Record<Exclude<JobState, "finished">, string> = {
   ready: "steady_queue_ready_executions",
@@ -62,7 +53,7 @@ export const makeListing = (sql: SqlClient.SqlClient, dialect: Dialect) => {
       const where = sql.and([sql`j.finished_at IS NOT NULL`, ...filters(f, "j.id")])
       return sql`SELECT ${columns}, j.finished_at AS since, NULL AS error, NULL AS process_id
                  FROM steady_queue_jobs j WHERE ${where} ORDER BY j.id DESC ${limit(f.limit)}`.pipe(
-        Effect.map(decode)
+        Effect.flatMap(decode)
       )
     }
     const table = sql.literal(executionTable[f.state])
@@ -72,7 +63,7 @@ export const makeListing = (sql: SqlClient.SqlClient, dialect: Dialect) => {
     return sql`SELECT ${columns}, e.created_at AS since, ${error} AS error, ${processId} AS process_id
                FROM ${table} e JOIN steady_queue_jobs j ON j.id = e.job_id
                ${where.length === 0 ? sql.literal("") : sql`WHERE ${sql.and(where)}`}
-               ORDER BY e.job_id DESC ${limit(f.limit)}`.pipe(Effect.map(decode))
+               ORDER BY e.job_id DESC ${limit(f.limit)}`.pipe(Effect.flatMap(decode))
   }
 
   /** Job ids matching a filter (state failed or scheduled, say), a batch at a time, for bulk actions. */

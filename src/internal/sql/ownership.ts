@@ -4,11 +4,9 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import { decodeJobIdRows } from "./rows.js"
+import { decodeJobIds } from "./rows.js"
 
 export const makeOwnership = (sql: SqlClient.SqlClient) => ({
   claimedBy: (processId: number) =>
-    sql`SELECT job_id FROM steady_queue_claimed_executions WHERE process_id = ${processId}`.pipe(
-      Effect.map((rows) => decodeJobIdRows(rows).map((r) => r.job_id))
-    )
+    sql`SELECT job_id FROM steady_queue_claimed_executions WHERE process_id = ${processId}`.pipe(Effect.flatMap(decodeJobIds))
 })

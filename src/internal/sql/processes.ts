@@ -3,17 +3,9 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import type { NewProcess } from "../storage/Processes.js"
 import type { Dialect } from "./dialect.js"
-import { affectedRows, decodeIdRows } from "./rows.js"
-
-export interface NewProcess {
-  readonly kind: string
-  readonly name: string
-  readonly pid: number
-  readonly hostname: string
-  readonly supervisorId: number | null
-  readonly metadata: string
-}
+import { affectedRows, decodeIds } from "./rows.js"
 
 export const makeProcesses = (sql: SqlClient.SqlClient, dialect: Dialect) => ({
   /** Inserts the row; with `id`, puts back the row of a process that was pruned while it was alive. */
@@ -40,17 +32,17 @@ export const makeProcesses = (sql: SqlClient.SqlClient, dialect: Dialect) => ({
   /** Processes whose last heartbeat is older than `before`. */
   expired: (before: number) =>
     sql`SELECT id FROM steady_queue_processes WHERE last_heartbeat_at < ${before} ORDER BY id`.pipe(
-      Effect.map((rows) => decodeIdRows(rows).map((r) => r.id))
+      Effect.flatMap(decodeIds)
     ),
   /** Process ids that hold claims but have no row. */
   orphanedClaimOwners: sql`SELECT DISTINCT c.process_id AS id FROM steady_queue_claimed_executions c
       WHERE c.process_id IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM steady_queue_processes p WHERE p.id = c.process_id)`.pipe(
-    Effect.map((rows) => decodeIdRows(rows).map((r) => r.id))
+    Effect.flatMap(decodeIds)
   ),
   /** The rows a child process registered under a supervisor. */
   bySupervisorAndPid: (supervisorId: number, pid: number) =>
     sql`SELECT id FROM steady_queue_processes WHERE supervisor_id = ${supervisorId} AND pid = ${pid}`.pipe(
-      Effect.map((rows) => decodeIdRows(rows).map((r) => r.id))
+      Effect.flatMap(decodeIds)
     )
 })

@@ -3,29 +3,21 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
+import type { QueueRow } from "../storage/Queues.js"
 import type { Dialect } from "./dialect.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 
 const NameRow = Schema.Struct({ queue_name: Schema.String })
-const decodeNames = (rows: ReadonlyArray<unknown>) =>
-  Schema.decodeUnknownSync(Schema.Array(NameRow))(rows).map((r) => r.queue_name)
+const decodeNameRows = Schema.decodeUnknown(Schema.Array(NameRow))
+const decodeNames = (rows: unknown) => Effect.map(decodeNameRows(rows), (rs) => rs.map((r) => r.queue_name))
 const SizeRow = Schema.Struct({ queue_name: Schema.String, size: DbInt, oldest: DbNullableInt })
-const decodeSizes = Schema.decodeUnknownSync(Schema.Array(SizeRow))
-
-export interface QueueRow {
-  readonly name: string
-  /** Ready jobs. */
-  readonly size: number
-  /** When the oldest ready job became ready; null when there is none. */
-  readonly oldest: number | null
-  readonly paused: boolean
-}
+const decodeSizes = Schema.decodeUnknown(Schema.Array(SizeRow))
 
 /** LIKE pattern for a prefix, with LIKE's own wildcards escaped. */
 const likePrefix = (prefix: string) => prefix.replace(/[!%_]/g, (c) => `!${c}`) + "%"
 
 export const makeQueues = (sql: SqlClient.SqlClient, dialect: Dialect) => {
-  const paused = sql`SELECT queue_name FROM steady_queue_pauses ORDER BY queue_name`.pipe(Effect.map(decodeNames))
+  const paused = sql`SELECT queue_name FROM steady_queue_pauses ORDER BY queue_name`.pipe(Effect.flatMap(decodeNames))
   return {
     paused,
     pause: (queue: string, now: number) =>
@@ -36,10 +28,10 @@ export const makeQueues = (sql: SqlClient.SqlClient, dialect: Dialect) => {
       (prefix === undefined
         ? sql`SELECT DISTINCT queue_name FROM steady_queue_ready_executions ORDER BY queue_name`
         : sql`SELECT DISTINCT queue_name FROM steady_queue_ready_executions
-              WHERE queue_name LIKE ${likePrefix(prefix)} ESCAPE '!' ORDER BY queue_name`).pipe(Effect.map(decodeNames)),
+              WHERE queue_name LIKE ${likePrefix(prefix)} ESCAPE '!' ORDER BY queue_name`).pipe(Effect.flatMap(decodeNames)),
     /** Queues with ready jobs, and paused queues, by name. */
     list: Effect.gen(function*() {
-      const sizes = decodeSizes(yield* sql`SELECT queue_name, COUNT(*) AS size, MIN(created_at) AS oldest
+      const sizes = yield* decodeSizes(yield* sql`SELECT queue_name, COUNT(*) AS size, MIN(created_at) AS oldest
         FROM steady_queue_ready_executions GROUP BY queue_name`)
       const pausedNames = new Set(yield* paused)
       const byName = new Map<string, QueueRow>(sizes.map((r) => [r.queue_name, {

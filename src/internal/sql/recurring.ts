@@ -2,7 +2,7 @@
  * Recurring tasks: their rows (static ones from code, dynamic ones added at run time) and the once-per-tick
  * enqueue, whose unique `(task_key, run_at)` row is written in the same transaction as the job.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { RecurringTask } from "../../Domain.js"
 import type { Dialect } from "./dialect.js"
@@ -19,9 +19,9 @@ const Row = Schema.Struct({
   priority: DbNullableInt,
   description: Schema.NullOr(Schema.String),
   static: Schema.Union(Schema.Boolean, DbInt),
-  concurrency: Schema.NullOr(Schema.String)
+  concurrency: Schema.NullOr(Schema.parseJson(Schema.Struct({ key: Schema.String, limit: Schema.Number, durationMs: Schema.Number })))
 })
-const decodeRows = Schema.decodeUnknownSync(Schema.Array(Row))
+const decodeRows = Schema.decodeUnknown(Schema.Array(Row))
 
 const toRow = (r: typeof Row.Type): RecurringTask => ({
   key: r.key,
@@ -33,7 +33,7 @@ const toRow = (r: typeof Row.Type): RecurringTask => ({
   priority: r.priority,
   description: r.description,
   static: r.static === true || r.static === 1,
-  concurrency: r.concurrency === null ? null : JSON.parse(r.concurrency) as RecurringTask["concurrency"]
+  concurrency: r.concurrency
 })
 
 /** The columns an upsert of a task sets on a row that exists (all but the key and the creation time). */
@@ -73,7 +73,10 @@ export const makeRecurring = (sql: SqlClient.SqlClient, dialect: Dialect) => {
 
   return {
     all: sql`SELECT ${key}, schedule, time_zone, task_name, arguments, queue_name, priority, description, ${sql("static")}, concurrency
-             FROM steady_queue_recurring_tasks ORDER BY ${key}`.pipe(Effect.map((rows) => decodeRows(rows).map(toRow))),
+             FROM steady_queue_recurring_tasks ORDER BY ${key}`.pipe(
+      Effect.flatMap(decodeRows),
+      Effect.map((rows) => rows.map(toRow))
+    ),
     upsert,
     /** Upserts the static tasks and deletes static rows no longer in code, in one transaction. */
     syncStatic: (rows: ReadonlyArray<RecurringTask>, now: number) =>
@@ -86,7 +89,7 @@ export const makeRecurring = (sql: SqlClient.SqlClient, dialect: Dialect) => {
       })),
     remove: (taskKey: string) => sql`DELETE FROM steady_queue_recurring_tasks WHERE ${key} = ${taskKey}`,
     /** Records a run; fails with a unique violation when another scheduler recorded it first. */
-    recordRun: (taskKey: string, runAt: number, jobId: number, now: number): Effect.Effect<unknown, SqlError.SqlError> =>
+    recordRun: (taskKey: string, runAt: number, jobId: number, now: number) =>
       sql`INSERT INTO steady_queue_recurring_executions ${
         sql.insert({ job_id: jobId, task_key: taskKey, run_at: runAt, created_at: now })
       }`,

@@ -1,8 +1,9 @@
 /**
  * Rows as the drivers hand them back, normalised here and nowhere else: PostgreSQL returns BIGINT as a string,
- * MySQL as a number or a string, SQLite as a number; booleans come back as 0/1 from MySQL and SQLite.
+ * MySQL as a number or a string, SQLite as a number; booleans come back as 0/1 from MySQL and SQLite. Decoding is
+ * an effect: a row of an unexpected shape fails the statement (`ParseError`), it does not throw.
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 
 export const DbInt = Schema.Union(Schema.Number, Schema.NumberFromString)
 export const DbNullableInt = Schema.NullOr(DbInt)
@@ -22,16 +23,20 @@ export const JobRow = Schema.Struct({
   concurrency_duration: DbNullableInt
 })
 export type JobRow = typeof JobRow.Type
-export const decodeJobRows = Schema.decodeUnknownSync(Schema.Array(JobRow))
+export const decodeJobRows = Schema.decodeUnknown(Schema.Array(JobRow))
 
 export const IdRow = Schema.Struct({ id: DbInt })
-export const decodeIdRows = Schema.decodeUnknownSync(Schema.Array(IdRow))
+export const decodeIdRows = Schema.decodeUnknown(Schema.Array(IdRow))
+/** The `id` column of each row. */
+export const decodeIds = (rows: unknown) => Effect.map(decodeIdRows(rows), (rs) => rs.map((r) => r.id))
 
 export const JobIdRow = Schema.Struct({ job_id: DbInt })
-export const decodeJobIdRows = Schema.decodeUnknownSync(Schema.Array(JobIdRow))
+export const decodeJobIdRows = Schema.decodeUnknown(Schema.Array(JobIdRow))
+/** The `job_id` column of each row. */
+export const decodeJobIds = (rows: unknown) => Effect.map(decodeJobIdRows(rows), (rs) => rs.map((r) => r.job_id))
 
 export const InsertedJobRow = Schema.Struct({ id: DbInt, public_id: Schema.String })
-export const decodeInsertedJobRows = Schema.decodeUnknownSync(Schema.Array(InsertedJobRow))
+export const decodeInsertedJobRows = Schema.decodeUnknown(Schema.Array(InsertedJobRow))
 
 /** `affectedRows` (MySQL) or `changes` (SQLite) from a driver's raw result. */
 export const affectedRows = (raw: unknown): number => {

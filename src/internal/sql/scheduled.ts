@@ -1,22 +1,23 @@
 /**
  * Dispatching: due scheduled executions become ready, a batch at a time, skipping rows another dispatcher holds.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { retryLockConflicts } from "./conflicts.js"
 import { deleteByPrimaryKey } from "./deleteByKey.js"
 import type { DialectInfo } from "./dialect.js"
+import type { StatementError } from "../storage/persistence.js"
+import type { DueExecution } from "../storage/Scheduled.js"
 import { DbInt } from "./rows.js"
 import { makeTakeExecutions } from "./take.js"
 
 const DueRow = Schema.Struct({ id: DbInt, job_id: DbInt, queue_name: Schema.String, priority: DbInt })
-const decodeDue = Schema.decodeUnknownSync(Schema.Array(DueRow))
-export type DueExecution = typeof DueRow.Type
+const decodeDue = Schema.decodeUnknown(Schema.Array(DueRow))
 
 export const makeScheduled = (
   sql: SqlClient.SqlClient,
   info: DialectInfo,
-  dispatchJobs: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, SqlError.SqlError>
+  dispatchJobs: (jobIds: ReadonlyArray<number>, now: number) => Effect.Effect<void, StatementError>
 ) => {
   const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
   const take = makeTakeExecutions(sql, info)
@@ -24,23 +25,23 @@ export const makeScheduled = (
   // A dispatch that loses a deadlock changed nothing: it runs again instead of failing the poll.
   const retrying = retryLockConflicts("a dispatch")
 
-  const lockDue = (batchSize: number, now: number): Effect.Effect<ReadonlyArray<DueExecution>, SqlError.SqlError> =>
+  const lockDue = (batchSize: number, now: number): Effect.Effect<ReadonlyArray<DueExecution>, StatementError> =>
     info.dialect === "sqlite"
       ? // The write comes first so the transaction holds SQLite's write lock from its first statement.
         sql`DELETE FROM steady_queue_scheduled_executions WHERE id IN (
               SELECT id FROM steady_queue_scheduled_executions WHERE scheduled_at <= ${now} ${order} LIMIT ${limitOf(batchSize)}
-            ) RETURNING id, job_id, queue_name, priority`.pipe(Effect.map(decodeDue))
+            ) RETURNING id, job_id, queue_name, priority`.pipe(Effect.flatMap(decodeDue))
       : sql`SELECT id, job_id, queue_name, priority FROM steady_queue_scheduled_executions
             WHERE scheduled_at <= ${now} ${order} LIMIT ${limitOf(batchSize)} FOR UPDATE SKIP LOCKED`.pipe(
-          Effect.tap((rows) =>
-            rows.length === 0 ? Effect.void : deleteByPrimaryKey(
+          Effect.flatMap(decodeDue),
+          Effect.tap((due) =>
+            due.length === 0 ? Effect.void : deleteByPrimaryKey(
               sql,
               info,
               "steady_queue_scheduled_executions",
-              decodeDue(rows).map((r) => r.id)
+              due.map((r) => r.id)
             )
-          ),
-          Effect.map(decodeDue)
+          )
         )
 
   return {

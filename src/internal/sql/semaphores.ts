@@ -5,17 +5,15 @@
  * it straight to the key's next blocked job. Every statement that changes slots locks the key's row first, keys in
  * one order, so no committed state ever shows a free slot next to a blocked job of its key.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { DialectInfo } from "./dialect.js"
 import { type BlockedExecution, type Execution, inBatches, type Jobs, makeExecutions } from "./executions.js"
+import type { StatementError } from "../storage/persistence.js"
+import type { Slot } from "../storage/Semaphores.js"
 import { affectedRows, DbInt } from "./rows.js"
 
-/** A job's concurrency control, as a slot of its key's semaphore. */
-export interface Slot {
-  readonly key: string
-  readonly limit: number
-}
+export type { Slot }
 
 /** A job with a concurrency control, being dispatched through its key's semaphore. */
 export interface Limited extends BlockedExecution {
@@ -38,7 +36,7 @@ const BlockedRow = Schema.Struct({
   concurrency_limit: DbInt,
   concurrency_duration: DbInt
 })
-const decodeBlocked = Schema.decodeUnknownSync(Schema.Array(BlockedRow))
+const decodeBlocked = Schema.decodeUnknown(Schema.Array(BlockedRow))
 const JobLimitRow = Schema.Struct({
   id: DbInt,
   queue_name: Schema.String,
@@ -47,12 +45,12 @@ const JobLimitRow = Schema.Struct({
   concurrency_limit: Schema.NullOr(DbInt),
   concurrency_duration: Schema.NullOr(DbInt)
 })
-const decodeJobs = Schema.decodeUnknownSync(Schema.Array(JobLimitRow))
+const decodeJobs = Schema.decodeUnknown(Schema.Array(JobLimitRow))
 const SemaphoreRow = Schema.Struct({ value: DbInt, expires_at: DbInt })
 type SemaphoreRow = typeof SemaphoreRow.Type
-const decodeSemaphore = Schema.decodeUnknownSync(Schema.Array(SemaphoreRow))
+const decodeSemaphore = Schema.decodeUnknown(Schema.Array(SemaphoreRow))
 const LimitRow = Schema.Struct({ concurrency_limit: DbInt })
-const decodeLimit = Schema.decodeUnknownSync(Schema.Array(LimitRow))
+const decodeLimit = Schema.decodeUnknown(Schema.Array(LimitRow))
 
 const byKey = <A extends { readonly key: string }>(items: ReadonlyArray<A>) => {
   const groups = new Map<string, Array<A>>()
@@ -77,7 +75,8 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   /** The key's row, locked until the transaction ends (SQLite: the transaction already holds the write lock). */
   const lock = (k: string) =>
     sql`SELECT value, expires_at FROM steady_queue_semaphores WHERE ${key} = ${k} ${forUpdate}`.pipe(
-      Effect.map((rows): SemaphoreRow | undefined => decodeSemaphore(rows)[0])
+      Effect.flatMap(decodeSemaphore),
+      Effect.map((rows): SemaphoreRow | undefined => rows[0])
     )
 
   /**
@@ -126,7 +125,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     })
 
   /** Jobs become ready, in one statement (none for no rows). */
-  const ready = (jobs: Jobs<Execution>, now: number): Effect.Effect<void, SqlError.SqlError> =>
+  const ready = (jobs: Jobs<Execution>, now: number): Effect.Effect<void, StatementError> =>
     Array.isArray(jobs) && jobs.length === 0 ? Effect.void : Effect.asVoid(executions.ready(jobs, now).unprepared)
 
   /**
@@ -139,7 +138,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
    * Dispatches limited jobs: per key, one semaphore acquisition for the whole group; those that got a slot go to
    * ready (highest priority first), the rest are blocked. Runs inside the caller's transaction.
    */
-  const dispatch = (jobs: ReadonlyArray<Limited>, now: number): Effect.Effect<void, SqlError.SqlError> =>
+  const dispatch = (jobs: ReadonlyArray<Limited>, now: number): Effect.Effect<void, StatementError> =>
     Effect.gen(function*() {
       if (jobs.length === 0) return
       const got: Array<Limited> = []
@@ -160,14 +159,15 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
         FROM steady_queue_blocked_executions b JOIN steady_queue_jobs j ON j.id = b.job_id
         WHERE b.concurrency_key = ${k} ORDER BY b.priority DESC, b.job_id ASC LIMIT ${limitOf(n)}
         ${info.dialect === "sqlite" ? sql`` : info.dialect === "pg" ? sql`FOR UPDATE OF b` : sql`FOR UPDATE`}`.pipe(
-      Effect.map(decodeBlocked)
+      Effect.flatMap(decodeBlocked)
     )
 
   /** The limit of the key's next blocked job (for a key whose semaphore is gone), if any job is blocked. */
   const blockedLimit = (k: string) =>
     sql`SELECT j.concurrency_limit FROM steady_queue_blocked_executions b JOIN steady_queue_jobs j ON j.id = b.job_id
         WHERE b.concurrency_key = ${k} ORDER BY b.priority DESC, b.job_id ASC LIMIT 1`.pipe(
-      Effect.map((rows) => decodeLimit(rows)[0]?.concurrency_limit)
+      Effect.flatMap(decodeLimit),
+      Effect.map((rows) => rows[0]?.concurrency_limit)
     )
 
   /** Blocked jobs handed a slot (taken for them already): out of blocked, into ready. */
@@ -189,7 +189,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     returned: number,
     knownLimit: number | undefined,
     now: number
-  ): Effect.Effect<number, SqlError.SqlError> =>
+  ): Effect.Effect<number, StatementError> =>
     Effect.gen(function*() {
       const live = row !== undefined && row.expires_at >= now
       const limit = knownLimit ?? (live ? row.value + returned : yield* blockedLimit(k))
@@ -291,7 +291,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const dispatchJobs = (jobIds: ReadonlyArray<number>, now: number) =>
     Effect.gen(function*() {
       if (jobIds.length === 0) return
-      const rows = decodeJobs(yield* sql`
+      const rows = yield* decodeJobs(yield* sql`
         SELECT id, queue_name, priority, concurrency_key, concurrency_limit, concurrency_duration
         FROM steady_queue_jobs WHERE ${sql.in("id", jobIds)}`.unprepared)
       yield* dispatchAll(rows.map((r) => ({
@@ -305,12 +305,13 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
     })
 
   /** The slots of the jobs that have a concurrency control. */
-  const limitsOf = (jobIds: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<Slot>, SqlError.SqlError> =>
+  const limitsOf = (jobIds: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<Slot>, StatementError> =>
     jobIds.length === 0
       ? Effect.succeed([])
       : sql`SELECT id, queue_name, priority, concurrency_key, concurrency_limit, concurrency_duration
             FROM steady_queue_jobs WHERE ${sql.in("id", jobIds)} AND concurrency_key IS NOT NULL`.unprepared.pipe(
-        Effect.map((rows) => decodeJobs(rows).map((r) => ({ key: r.concurrency_key!, limit: r.concurrency_limit ?? 1 })))
+        Effect.flatMap(decodeJobs),
+        Effect.map((rows) => rows.map((r) => ({ key: r.concurrency_key!, limit: r.concurrency_limit ?? 1 })))
       )
 
   return { dispatch, dispatchAll, dispatchJobs, dispatchBypassingLimits, signal, lockFor, releaseFree, maintain, limitsOf } as const
