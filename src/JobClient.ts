@@ -120,7 +120,7 @@ const make = Effect.gen(function*() {
       yield* events.publishAll(enqueued.map((job) => JobEvent.Enqueued({ job })))
       yield* wakeup.ring
       return enqueued
-    })
+    }).pipe(Effect.tap((jobs) => Effect.annotateCurrentSpan("jobs", jobs.length)), Effect.withSpan("steady-queue.enqueue", { captureStackTrace: false }))
 
   const find = (id: number) => Effect.map(store.jobs.find(id), Option.flatMap(toJobInfo))
 

@@ -87,7 +87,8 @@ export const make = (options: {
 
     // Only the handler, and a failure write that is retrying, can be interrupted: once a handler has succeeded, its
     // outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
-    const perform = (job: JobDescription, payload: string) =>
+    // A failed job, once its failure is handed on, fails with its error, so that its span says so.
+    const perform = (job: JobDescription, payload: string): Effect.Effect<void, JobError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           yield* events.publish(JobEvent.Started({ job, processId }))
@@ -104,6 +105,7 @@ export const make = (options: {
           const error = JobError.fromCause(exit.cause)
           yield* Effect.logWarning(`steady-queue: job ${job.id} (${job.taskName}) failed: ${error.tag}: ${error.message}`)
           yield* restore(recordFailure(job, error))
+          return yield* Effect.fail(error)
         })
       )
 
@@ -113,6 +115,7 @@ export const make = (options: {
       const annotated = annotations(job)
       return perform(job, row.arguments).pipe(
         Effect.withSpan("steady-queue.run", { attributes: annotated, kind: "consumer", captureStackTrace: false }),
+        Effect.catchAll(() => Effect.void),
         Effect.annotateLogs(annotated)
       )
     }
