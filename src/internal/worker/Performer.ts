@@ -114,7 +114,7 @@ export const make = (options: {
           const handler = registry.get(job.taskName)
           const exit = handler === undefined ? unknownTask(job.taskName) : yield* Effect.exit(restore(handler.run(payload, job)))
           if (Exit.isSuccess(exit)) {
-            yield* Effect.logDebug("steady-queue: job succeeded")
+
             return yield* options.finisher.offer(job)
           }
           // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted because the job
