@@ -1,6 +1,6 @@
 /**
- * A dispatcher: moves due scheduled jobs to ready, `batchSize` at a time, going again at once while batches
- * come back full and sleeping `pollingInterval` otherwise. Its concurrency maintenance, at start and every
+ * A dispatcher: moves due scheduled jobs to ready, `batchSize` at a time (a `steady-queue.dispatch` span each),
+ * going again at once while batches come back full and sleeping `pollingInterval` otherwise. Its concurrency maintenance, at start and every
  * `concurrencyMaintenanceInterval`, releases blocked jobs whose key has a free slot and drops expired semaphores.
  */
 import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
@@ -51,6 +51,8 @@ export const start = (options: DispatcherOptions = {}): Effect.Effect<number, ne
     const dispatchOnce = Effect.flatMap(Clock.currentTimeMillis, (now) => store.scheduled.due(batchSize, now)).pipe(
       Effect.tap((due) => (due.length > 0 ? wakeup.ring : Effect.void)),
       Effect.map((due) => due.length),
+      Effect.tap((n) => Effect.annotateCurrentSpan("dispatched", n)),
+      Effect.withSpan("steady-queue.dispatch", { attributes: { batchSize } }),
       Effect.catchAll((e) => Effect.as(Effect.logWarning("steady-queue: dispatching failed", e), 0))
     )
     yield* dispatchOnce.pipe(

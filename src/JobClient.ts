@@ -110,7 +110,7 @@ const make = Effect.gen(function*() {
       const jobs = yield* prepareJobs(Array.from(requests), now)
       if (jobs.length === 0) return []
       return yield* announceEnqueued(events, wakeup, yield* store.enqueue(jobs, now))
-    })
+    }).pipe(Effect.tap((jobs) => Effect.annotateCurrentSpan("jobs", jobs.length)), Effect.withSpan("steady-queue.enqueue", { captureStackTrace: false }))
 
   const find = (id: number) => Effect.map(store.jobs.find(id), Option.flatMap(toJobInfo))
 

@@ -72,7 +72,7 @@ export const start = (
             next = EffectCron.next(cron.right, new Date(now)).getTime()
           }
           if (next > now) yield* Effect.sleep(Duration.millis(next - now))
-          yield* enqueueTaskRun(task, next)
+          yield* enqueueTaskRun(task, next).pipe(Effect.withSpan("steady-queue.recurring", { attributes: { key: task.key, runAt: next } }))
           last = next
         }
       })

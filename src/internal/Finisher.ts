@@ -1,7 +1,8 @@
 /**
  * A worker's successful jobs, finished in batches by one fiber: one fenced write per batch (one statement, or
- * one transaction that also gives limited jobs' slots back), then one `Finished` event each. When the scope closes, whatever is still queued is written before the worker releases
- * its claims.
+ * one transaction that also gives limited jobs' slots back), then one `Finished` event each; each batch is one
+ * `steady-queue.finish` span. When the scope closes, whatever is still queued is written before the worker
+ * releases its claims.
  */
 import { Cause, Clock, Effect, Queue, type Schedule, type Scope } from "effect"
 import type { JobDescription } from "../CurrentJob.js"
@@ -71,7 +72,7 @@ export const start = (options: {
             Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("steady-queue: after finishing jobs", cause)
           )
         )
-      })
+      }).pipe(Effect.withSpan("steady-queue.finish", { attributes: { batchSize: jobs.length }, captureStackTrace: false }))
 
     // At shutdown: what is left, with a bounded retry so a database that is gone cannot hold the process forever.
     const flushAll = Effect.flatMap(Queue.takeAll(queue), (chunk) => {

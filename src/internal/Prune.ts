@@ -27,8 +27,9 @@ export const failProcess = (processId: number, error: ProcessPrunedError | Proce
     )
   })
 
-export const pruneDeadProcesses = (aliveThreshold: Duration.DurationInput, self: number) =>
-  Effect.gen(function*() {
+/** One pruning run, a `steady-queue.prune` span. */
+export const pruneDeadProcesses = Effect.fn("steady-queue.prune")(
+  function*(aliveThreshold: Duration.DurationInput, self: number) {
     const store = yield* Store
     const now = yield* Clock.currentTimeMillis
     const expired = (yield* store.processes.expired(now - Duration.toMillis(aliveThreshold))).filter((id) => id !== self)
@@ -53,5 +54,7 @@ export const pruneDeadProcesses = (aliveThreshold: Duration.DurationInput, self:
     // Blocked jobs whose key has a free slot (left by an older version, or an operator's edit) run now.
     const released = yield* store.semaphores.releaseFree(yield* Clock.currentTimeMillis, releaseBatch)
     if (released > 0) yield* Effect.logInfo(`steady-queue: released ${released} blocked job(s) whose key had a free slot`)
+    yield* Effect.annotateCurrentSpan({ pruned: expired.length, failedJobs: failed })
     return { pruned: expired, failedJobs: failed }
-  })
+  }
+)

@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Either, Option, Schema } from "effect"
+import { Deferred, Effect, Either, FiberRef, HashSet, Logger, Option, Schema } from "effect"
 import { CurrentJob, JobClient, Task } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
@@ -10,6 +10,23 @@ const Charge = Task.make("Charge", { payload: Schema.Struct({ cents: Schema.Numb
 /** The same task name with a newer schema that old payloads no longer satisfy. */
 const ChargeV2 = Task.make("Charge", { payload: Schema.Struct({ amount: Schema.BigInt }) })
 const Orphan = Task.make("NobodyHandlesThis", { payload: Schema.Struct({}) })
+
+interface LogLine {
+  readonly level: string
+  readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+/** Adds a logger that collects every line logged in the current scope, the worker's fibers included. */
+const collectLogs = Effect.gen(function*() {
+  const lines: Array<LogLine> = []
+  const collector = Logger.make(({ annotations, logLevel, message }) => {
+    const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+    lines.push({ level: logLevel.label, message: text, annotations: Object.fromEntries(annotations) })
+  })
+  yield* Effect.locallyScopedWith(FiberRef.currentLoggers, HashSet.add(collector))
+  return lines
+})
 
 const stateOf = (id: number) => Effect.map(JobClient.find(id), Option.map((j) => j.state))
 const errorOf = (id: number) =>
@@ -71,6 +88,48 @@ export const failuresSuite = (dialect: DialectName) =>
         const unknown = yield* errorOf(orphan.id)
         assert.strictEqual(unknown.tag, "UnknownTaskError")
         assert.include(unknown.message, "NobodyHandlesThis")
+      }))
+
+    it.scoped("a handler's log lines carry the job's id, task, queue and attempt; a failed job logs one WARN line", () =>
+      Effect.gen(function*() {
+        yield* reset
+        let declining = true
+        yield* handlers(Charge.toLayer(({ cents }) =>
+          Effect.log(`charging ${cents}`).pipe(
+            Effect.zipRight(cents === 1 && declining ? Effect.fail(new ChargeDeclined({ message: "card declined" })) : Effect.void)
+          )
+        ))
+        const lines = yield* collectLogs
+        const sub = yield* subscribe
+        const [ok, declined] = yield* JobClient.enqueueAll([0, 1].map((cents) => Charge.job({ cents }, { queue: "billing" })))
+        yield* startWorker({ threads: 2 })
+        yield* awaitFinished(sub, 2)
+
+        const handlerLine = (text: string) => lines.filter((l) => l.message === text)
+        assert.deepStrictEqual(handlerLine("charging 0").map((l) => l.annotations), [
+          { jobId: ok.id, task: "Charge", queue: "billing", attempt: 1 }
+        ])
+        assert.deepStrictEqual(handlerLine("charging 1").map((l) => l.annotations), [
+          { jobId: declined.id, task: "Charge", queue: "billing", attempt: 1 }
+        ])
+        const warnings = lines.filter((l) => l.level === "WARN")
+        assert.strictEqual(warnings.length, 1)
+        const [warning] = warnings
+        assert.include(warning.message, "Charge")
+        assert.include(warning.message, `${declined.id}`)
+        assert.include(warning.message, "ChargeDeclined")
+        assert.include(warning.message, "card declined")
+        assert.strictEqual(warning.annotations.jobId, declined.id)
+        // A success logs nothing of its own.
+        const ownLines = lines.filter((l) => l.annotations.jobId === ok.id)
+        assert.deepStrictEqual(ownLines.map((l) => l.message), ["charging 0"])
+
+        // The retried job's lines carry its second attempt.
+        declining = false
+        yield* JobClient.retry(declined.id)
+        yield* awaitFinished(sub, 1)
+        assert.deepStrictEqual(handlerLine("charging 1").map((l) => l.annotations.attempt), [1, 2])
+        assert.strictEqual(lines.filter((l) => l.level === "WARN").length, 1)
       }))
 
     it.scoped("retry one, many and all failed jobs: back to ready, run again, attempts counted", () =>

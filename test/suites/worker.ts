@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
+import { Deferred, Effect, Exit, Option, Scope, TestClock, Tracer } from "effect"
 import { Dispatcher, JobClient } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
@@ -20,6 +20,21 @@ const runOrder = (
     yield* awaitFinished(sub, expected)
     return ran
   }).pipe(Effect.scoped)
+
+/** Installs, for the current scope, a tracer that records every span it starts (and still ends them natively). */
+const recordSpans = Effect.gen(function*() {
+  const spans: Array<Tracer.Span> = []
+  const native = yield* Effect.tracer
+  yield* Effect.withTracerScoped(Tracer.make({
+    span: (...args) => {
+      const span = native.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => native.context(f, fiber)
+  }))
+  return spans
+})
 
 export const workerSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("worker", (it) => {
@@ -139,6 +154,39 @@ export const workerSuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_scheduled_executions"), 1)
         yield* advanceUntil(awaitFinished(sub, 1), "10 minutes")
         assert.include(ran, "later")
+      }).pipe(Effect.scoped))
+
+    it.effect("enqueue, claim, run, finish and fail are spans; a handler's spans are children of its run", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran, (label) =>
+          label === "bad" ? Effect.fail("bad label") : Effect.withSpan(Effect.void, "handler-work")))
+        const spans = yield* recordSpans
+        const sub = yield* subscribe
+        const [good, bad] = yield* JobClient.enqueueAll([Probe.job({ label: "good" }, { queue: "traced" }), Probe.job({ label: "bad" })])
+        yield* startWorker({ threads: 2 })
+        yield* awaitFinished(sub, 2)
+        const named = (name: string) => spans.filter((s) => s.name === name)
+
+        assert.strictEqual(named("steady-queue.enqueue")[0]?.attributes.get("jobs"), 2)
+        const claims = named("steady-queue.claim")
+        assert.isAbove(claims.length, 0)
+        assert.strictEqual(claims[0].attributes.get("batchSize"), 2)
+        assert.strictEqual(claims[0].attributes.get("queues"), "*")
+        const run = (id: number) => named("steady-queue.run").find((s) => s.attributes.get("jobId") === id)
+        const goodRun = run(good.id)
+        assert.isDefined(goodRun)
+        assert.deepStrictEqual(Object.fromEntries(goodRun!.attributes), { jobId: good.id, task: "Probe", queue: "traced", attempt: 1 })
+        const work = named("handler-work")[0]
+        assert.strictEqual(Option.getOrUndefined(work.parent)?.spanId, goodRun!.spanId)
+        const badRun = run(bad.id)!
+        assert.isTrue(badRun.status._tag === "Ended" && Exit.isFailure(badRun.status.exit))
+        const fail = named("steady-queue.fail")[0]
+        assert.strictEqual(fail.attributes.get("jobId"), bad.id)
+        assert.strictEqual(Option.getOrUndefined(fail.parent)?.spanId, badRun.spanId)
+        // The success was finished in a batch of its own (its Finished event is published within the span).
+        assert.strictEqual(named("steady-queue.finish")[0].attributes.get("batchSize"), 1)
       }).pipe(Effect.scoped))
 
     it.effect("shutdown lets running jobs finish within the timeout, then releases the rest back to ready", () =>

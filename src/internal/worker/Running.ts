@@ -1,0 +1,75 @@
+/**
+ * The jobs a worker is running: one small state object per worker, shared by its poller (which starts jobs),
+ * its performer (which asks whether an interruption was the worker's own), its liveness (which stops them) and
+ * its shutdown. Every field is read and written only in synchronous steps of those fibers.
+ */
+import { Effect, Fiber, Queue } from "effect"
+import * as Liveness from "../Liveness.js"
+
+export interface Running {
+  /** Job fibers by job id, from the moment they are started until they end. */
+  readonly fibers: Map<number, Fiber.RuntimeFiber<void>>
+  /**
+   * Running jobs that are no longer this worker's (pruned, or stopped for want of liveness): their handlers are
+   * interrupted and they write no outcome.
+   */
+  readonly lost: Set<number>
+  /** Jobs started and not yet ended. Only the poller raises it, so reading it there never over-claims. */
+  inFlight: number
+  /** Set when shutdown begins: from then on an interrupted handler is the worker's doing, not a failure. */
+  stopping: boolean
+  /** Offered each time a job ends, so a poller with no free thread knows when to claim again. */
+  readonly slotFreed: Queue.Queue<void>
+}
+
+export const make: Effect.Effect<Running> = Effect.map(Queue.sliding<void>(1), (slotFreed) => ({
+  fibers: new Map(),
+  lost: new Set(),
+  inFlight: 0,
+  stopping: false,
+  slotFreed
+}))
+
+/** Whether an interruption of this job's handler came from the worker (shutdown, or a claim it lost). */
+export const interruptedByWorker = (running: Running, jobId: number): boolean =>
+  running.stopping || running.lost.has(jobId)
+
+/** The bookkeeping of a job that ended, however it ended. */
+export const ended = (running: Running, jobId: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    running.inFlight--
+    running.fibers.delete(jobId)
+    running.lost.delete(jobId)
+    return Queue.offer(running.slotFreed, undefined)
+  })
+
+/** Interrupts a job's handler as no longer this worker's: it writes no outcome. */
+export const drop = (running: Running, jobId: number, fiber: Fiber.RuntimeFiber<void>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    running.lost.add(jobId)
+    return Fiber.interruptFork(fiber)
+  })
+
+/** Interrupts every running handler (the worker stops for want of liveness). */
+export const dropAll = (running: Running): Effect.Effect<void> =>
+  Effect.forEach([...running.fibers], ([jobId, fiber]) => drop(running, jobId, fiber), { discard: true })
+
+/**
+ * Stops the handlers of running jobs whose claim is gone, by `claimedBy` (the job ids the database still has
+ * claimed by this worker); jobs started after the check began are left alone.
+ */
+export const dropLost = <E>(
+  running: Running,
+  claimedBy: Effect.Effect<ReadonlyArray<number>, E>,
+  attemptTimeout: Liveness.Liveness["attemptTimeout"]
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const snapshot = [...running.fibers]
+    if (snapshot.length === 0) return
+    const owned = new Set(yield* Liveness.attempt(claimedBy, attemptTimeout))
+    for (const [jobId, fiber] of snapshot) {
+      if (owned.has(jobId) || running.fibers.get(jobId) !== fiber) continue
+      yield* Effect.logWarning(`steady-queue: job ${jobId} is no longer claimed by this worker; its handler is interrupted`)
+      yield* drop(running, jobId, fiber)
+    }
+  }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("steady-queue: could not check which jobs this worker still holds", cause)))
