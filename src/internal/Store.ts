@@ -6,7 +6,7 @@ import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { claimGuardsPauses, makeClaim } from "./sql/claim.js"
 import { makeClaimed } from "./sql/claimed.js"
-import { detect, type DialectInfo } from "./sql/dialect.js"
+import { detect, type Dialect } from "./sql/dialect.js"
 import { makeEnqueue } from "./sql/enqueue.js"
 import { makeFailed } from "./sql/failed.js"
 import { makeJobs } from "./sql/jobs.js"
@@ -24,7 +24,7 @@ import { atBoundary, isolated, joining, persistedTransaction } from "./StoreIsol
 
 const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const info: DialectInfo = yield* detect
+  const info: Dialect = yield* detect
   const semaphores = makeSemaphores(sql, info)
   /** Writes new jobs, prepared for execution, atomically (joining the caller's transaction if there is one). */
   const enqueue = makeEnqueue(sql, info, semaphores)
@@ -56,7 +56,7 @@ export interface StoreOptions {
 }
 
 /** SQLite's client has one connection: the store needs to recognise a transaction already open on it. */
-const onlyConnection = (sql: SqlClient.SqlClient, info: DialectInfo) =>
+const onlyConnection = (sql: SqlClient.SqlClient, info: Dialect) =>
   info.singleConnection ? Effect.scoped(sql.reserve) : Effect.succeed(undefined)
 
 /**

@@ -5,16 +5,34 @@
  * outcome, its slot and the release of the next blocked job of its key commit or roll back together. Releasing
  * keeps the slot: the job goes back to ready holding it, bypassing its limit.
  */
-import type { SqlClient } from "@effect/sql"
+import type { SqlClient, Statement } from "@effect/sql"
 import { Effect } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect, DialectName } from "./dialect.js"
 import { makeExecutions } from "./executions.js"
 import type { Ending } from "../storage/Claimed.js"
 import type { StatementError } from "../storage/persistence.js"
-import { decodeIds, decodeJobIds } from "./rows.js"
+import { decodeIds } from "./rows.js"
 import type { makeSemaphores, Slot } from "./semaphores.js"
 
 type Ids = ReadonlyArray<number>
+
+/**
+ * Finishing jobs that are kept, in one statement where the dialect can say it so (PostgreSQL: the claims taken
+ * feed the jobs' update), returning the ids finished; elsewhere the claims are taken first, then the jobs marked.
+ */
+type FinishKept = (sql: SqlClient.SqlClient, owned: Statement.Fragment, now: number) => Effect.Effect<Ids, StatementError>
+
+const finishKeptInOneStatement: Record<DialectName, FinishKept | undefined> = {
+  pg: (sql, owned, now) =>
+    sql`WITH taken AS (
+          DELETE FROM steady_queue_claimed_executions WHERE ${owned} RETURNING job_id
+        )
+        UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now}
+        FROM taken WHERE j.id = taken.job_id RETURNING j.id`.pipe(Effect.flatMap(decodeIds)),
+  mysql: undefined,
+  mariadb: undefined,
+  sqlite: undefined
+}
 
 /** The slots of the jobs that were taken: only the owner of a claim gives its slot back. */
 const slotsOf = (jobs: ReadonlyArray<Ending>, taken: Ids) => {
@@ -24,36 +42,21 @@ const slotsOf = (jobs: ReadonlyArray<Ending>, taken: Ids) => {
 
 export const makeClaimed = (
   sql: SqlClient.SqlClient,
-  info: DialectInfo,
+  dialect: Dialect,
   semaphores: Pick<ReturnType<typeof makeSemaphores>, "signal" | "limitsOf" | "dispatchBypassingLimits">
 ) => {
-  const executions = makeExecutions(sql, info)
+  const executions = makeExecutions(sql, dialect)
+  const finishKept = finishKeptInOneStatement[dialect.name]
   const owned = (jobIds: Ids | undefined, processId: number) =>
     jobIds === undefined
       ? sql`process_id = ${processId}`
-      : info.dialect === "pg"
-      ? // One array parameter keeps the statement text the same whatever the batch size.
-        sql`job_id = ANY(${jobIds}::int8[]) AND process_id = ${processId}`
-      : sql`${sql.in("job_id", jobIds)} AND process_id = ${processId}`
+      : sql`${dialect.idIn("job_id", jobIds)} AND process_id = ${processId}`
 
   /** Deletes this process's claims on the given jobs (all of them when `undefined`); returns the job ids taken. */
-  const take = (jobIds: Ids | undefined, processId: number): Effect.Effect<Ids, StatementError> => {
-    if (jobIds !== undefined && jobIds.length === 0) return Effect.succeed([])
-    if (info.dialect === "mysql" && !info.insertReturning) {
-      // MySQL proper has no DELETE ... RETURNING: lock the rows, then delete them by primary key.
-      return Effect.gen(function*() {
-        const rows = yield* sql`SELECT id, job_id FROM steady_queue_claimed_executions
-                                WHERE ${owned(jobIds, processId)} ORDER BY id FOR UPDATE`
-        if (rows.length === 0) return []
-        yield* sql`DELETE FROM steady_queue_claimed_executions WHERE ${sql.in("id", yield* decodeIds(rows))}`
-          .unprepared
-        return yield* decodeJobIds(rows)
-      })
-    }
-    return sql`DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} RETURNING job_id`.pipe(
-      Effect.flatMap(decodeJobIds)
-    )
-  }
+  const take = (jobIds: Ids | undefined, processId: number): Effect.Effect<Ids, StatementError> =>
+    jobIds !== undefined && jobIds.length === 0
+      ? Effect.succeed([])
+      : dialect.takeJobs("steady_queue_claimed_executions", owned(jobIds, processId))
 
   const markFinished = (jobIds: Ids, now: number, preserve: boolean) =>
     jobIds.length === 0
@@ -67,13 +70,9 @@ export const makeClaimed = (
   const finish = (jobs: ReadonlyArray<Ending>, processId: number, now: number, preserve: boolean): Effect.Effect<Ids, StatementError> => {
     const jobIds = jobs.map((j) => j.id)
     const signal = (taken: Ids) => semaphores.signal(slotsOf(jobs, taken), now)
-    if (info.dialect === "pg" && preserve) {
+    if (preserve && finishKept !== undefined) {
       // One round trip on the hot path; a transaction only when slots are given back.
-      const finished = sql`WITH taken AS (
-            DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} RETURNING job_id
-          )
-          UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now}
-          FROM taken WHERE j.id = taken.job_id RETURNING j.id`.pipe(Effect.flatMap(decodeIds))
+      const finished = finishKept(sql, owned(jobIds, processId), now)
       return jobs.some((j) => j.concurrency !== null) ? sql.withTransaction(Effect.tap(finished, signal)) : finished
     }
     return sql.withTransaction(

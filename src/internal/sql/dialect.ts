@@ -1,8 +1,8 @@
 /**
  * What differs between the databases, written once per database. A statement that is the same everywhere but
- * for a clause takes the clause from here; only statements that differ as a whole (the claim) are written per
- * dialect where they are used. Every dialect spells out every fragment, so a new one does not compile until it
- * says how it does each.
+ * for a clause takes the clause from here; only statements that differ as a whole (the claim, and PostgreSQL's
+ * one-statement enqueue and finish) are written per dialect, in a record keyed by its name, where they are used.
+ * Every dialect spells out every fragment, so a new one does not compile until it says how it does each.
  */
 import { SqlClient, type SqlConnection, type Statement } from "@effect/sql"
 import { Effect } from "effect"
@@ -35,10 +35,6 @@ export interface Dialect {
   readonly name: DialectName
   /** The family: its DDL, and the statements written whole per dialect. */
   readonly family: SqlDialect
-  /** The family, under the name the statements that still branch on it read. */
-  readonly dialect: SqlDialect
-  /** `INSERT/DELETE ... RETURNING` exists (PostgreSQL, SQLite, MariaDB; not MySQL). */
-  readonly insertReturning: boolean
   /** `LIMIT n`, for any `n` (negative is 0). */
   readonly limit: (n: number) => Fragment
   /** The tail of a SELECT that locks what it reads until the transaction ends. */
@@ -107,9 +103,6 @@ export interface Dialect {
   /** The client has a single connection (SQLite). */
   readonly singleConnection: boolean
 }
-
-/** The name the statements of the job transitions still take it by. */
-export type DialectInfo = Dialect
 
 const literalLimit = (sql: SqlClient.SqlClient) => (n: number) =>
   sql.literal(`LIMIT ${Math.max(0, Math.trunc(n))}`)
@@ -216,7 +209,6 @@ const divide = (sql: SqlClient.SqlClient, operator: "/" | "DIV") => (column: str
 
 const mysqlFamily = (sql: SqlClient.SqlClient) => ({
   family: "mysql",
-  dialect: "mysql",
   limit: literalLimit(sql),
   forUpdate: sql.literal("FOR UPDATE"),
   // MySQL has no FOR UPDATE OF: it locks the rows read of every table of the join.
@@ -238,8 +230,6 @@ const dialects: Record<DialectName, (sql: SqlClient.SqlClient) => Dialect> = {
   pg: (sql) => ({
     name: "pg",
     family: "pg",
-    dialect: "pg",
-    insertReturning: true,
     limit: literalLimit(sql),
     forUpdate: sql.literal("FOR UPDATE"),
     forUpdateOf: (alias) => sql.literal(`FOR UPDATE OF ${alias}`),
@@ -261,7 +251,6 @@ const dialects: Record<DialectName, (sql: SqlClient.SqlClient) => Dialect> = {
   mysql: (sql) => ({
     ...mysqlFamily(sql),
     name: "mysql",
-    insertReturning: false,
     takeJobs: lockThenDeleteJobIds(sql),
     insertId: insertThenInsertId(sql),
     insertAndRead: insertThenRead(sql)
@@ -269,7 +258,6 @@ const dialects: Record<DialectName, (sql: SqlClient.SqlClient) => Dialect> = {
   mariadb: (sql) => ({
     ...mysqlFamily(sql),
     name: "mariadb",
-    insertReturning: true,
     takeJobs: deleteReturningJobIds(sql),
     insertId: insertReturningId(sql),
     insertAndRead: insertReturning(sql)
@@ -277,8 +265,6 @@ const dialects: Record<DialectName, (sql: SqlClient.SqlClient) => Dialect> = {
   sqlite: (sql) => ({
     name: "sqlite",
     family: "sqlite",
-    dialect: "sqlite",
-    insertReturning: true,
     limit: literalLimit(sql),
     // No row locks: a writing transaction holds the database's write lock.
     forUpdate: sql.literal(""),

@@ -4,7 +4,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect, DialectName } from "./dialect.js"
 import { inBatches, insertBatchSize, makeExecutions } from "./executions.js"
 import type { InsertedJob, NewJob } from "../storage/Enqueue.js"
 import type { StatementError } from "../storage/persistence.js"
@@ -12,7 +12,7 @@ import { decodeInsertedJobRows } from "./rows.js"
 import type { Dispatchable, makeSemaphores } from "./semaphores.js"
 
 
-export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+export const makeInsertJobs = (dialect: Dialect) => {
   const jobRow = (job: NewJob, now: number) => ({
     public_id: job.publicId,
     queue_name: job.queueName,
@@ -29,18 +29,9 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   })
 
   const insertReturningIds = (rows: ReadonlyArray<Record<string, unknown>>) =>
-    info.insertReturning
-      ? sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)} RETURNING id, public_id`.pipe(
-        Effect.flatMap(decodeInsertedJobRows)
-      )
-      : // MySQL: no RETURNING, and auto-increment ids of one INSERT need not be consecutive; read them back.
-        sql`INSERT INTO steady_queue_jobs ${sql.insert(rows)}`.unprepared.pipe(
-          Effect.zipRight(
-            sql`SELECT id, public_id FROM steady_queue_jobs WHERE ${sql.in("public_id", rows.map((r) => r.public_id))}`
-              .unprepared
-          ),
-          Effect.flatMap(decodeInsertedJobRows)
-        )
+    dialect.insertAndRead("steady_queue_jobs", rows, "id, public_id", "public_id").pipe(
+      Effect.flatMap(decodeInsertedJobRows)
+    )
 
   /** Inserts job rows and returns them with their ids, in the order given. */
   return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> =>
@@ -60,8 +51,8 @@ export const makeInsertJobs = (sql: SqlClient.SqlClient, info: DialectInfo) => {
  * PostgreSQL writes a whole batch (jobs, and their ready or scheduled executions) in one statement: the rows
  * travel as one array per column, so the statement text, and its cost to parse, do not grow with the batch.
  */
-export const makeEnqueuePg = (sql: SqlClient.SqlClient, info: DialectInfo) => {
-  const executions = makeExecutions(sql, info)
+export const makeEnqueuePg = (sql: SqlClient.SqlClient, dialect: Dialect) => {
+  const executions = makeExecutions(sql, dialect)
   return (jobs: ReadonlyArray<NewJob>, now: number): Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> =>
   Effect.gen(function*() {
     const out: Array<InsertedJob> = []
@@ -109,32 +100,30 @@ const toDispatchable = (j: InsertedJob): Dispatchable => ({
   durationMs: j.concurrencyDurationMs ?? 0
 })
 
-/**
- * Writes new jobs, each prepared for execution: a job not due yet is scheduled; a due one is dispatched, ready at
- * once without a concurrency key and through its key's semaphore with one (ready if it gets a slot, blocked if
- * not). Atomic, joining the caller's transaction if there is one; returns the jobs with their ids, in order.
- */
-export const makeEnqueue = (
-  sql: SqlClient.SqlClient,
-  info: DialectInfo,
-  semaphores: Pick<ReturnType<typeof makeSemaphores>, "dispatch" | "dispatchAll">
-): (jobs: ReadonlyArray<NewJob>, now: number) => Effect.Effect<ReadonlyArray<InsertedJob>, StatementError> => {
-  if (info.dialect === "pg") {
-    const enqueuePg = makeEnqueuePg(sql, info)
-    // The statement itself prepares the jobs for execution, but for the dispatch of due limited ones (the semaphore).
-    const dispatchLimited = (rows: ReadonlyArray<InsertedJob>, now: number) =>
-      semaphores.dispatch(
-        rows.flatMap((j) => isLimited(j) && j.scheduledAt <= now ? [{ ...toDispatchable(j), key: j.concurrencyKey! }] : []),
-        now
-      )
-    return (jobs, now) =>
-      // One statement per batch: a single batch of unlimited jobs needs no transaction of its own.
-      jobs.length <= insertBatchSize && !jobs.some(isLimited)
-        ? enqueuePg(jobs, now)
-        : sql.withTransaction(Effect.tap(enqueuePg(jobs, now), (rows) => dispatchLimited(rows, now)))
-  }
-  const insertJobs = makeInsertJobs(sql, info)
-  const executions = makeExecutions(sql, info)
+type Enqueue = (jobs: ReadonlyArray<NewJob>, now: number) => Effect.Effect<ReadonlyArray<InsertedJob>, StatementError>
+type Semaphores = Pick<ReturnType<typeof makeSemaphores>, "dispatch" | "dispatchAll">
+
+type MakeEnqueue = (sql: SqlClient.SqlClient, dialect: Dialect, semaphores: Semaphores) => Enqueue
+
+/** PostgreSQL: the statement itself prepares the jobs for execution, but for the dispatch of due limited ones. */
+const enqueueInOneStatement: MakeEnqueue = (sql, dialect, semaphores) => {
+  const enqueuePg = makeEnqueuePg(sql, dialect)
+  const dispatchLimited = (rows: ReadonlyArray<InsertedJob>, now: number) =>
+    semaphores.dispatch(
+      rows.flatMap((j) => isLimited(j) && j.scheduledAt <= now ? [{ ...toDispatchable(j), key: j.concurrencyKey! }] : []),
+      now
+    )
+  return (jobs, now) =>
+    // One statement per batch: a single batch of unlimited jobs needs no transaction of its own.
+    jobs.length <= insertBatchSize && !jobs.some(isLimited)
+      ? enqueuePg(jobs, now)
+      : sql.withTransaction(Effect.tap(enqueuePg(jobs, now), (rows) => dispatchLimited(rows, now)))
+}
+
+/** The jobs written first (their ids read back), then prepared for execution, in one transaction. */
+const enqueueThenPrepare: MakeEnqueue = (sql, dialect, semaphores) => {
+  const insertJobs = makeInsertJobs(dialect)
+  const executions = makeExecutions(sql, dialect)
   const schedule = (jobs: ReadonlyArray<InsertedJob>, now: number) =>
     inBatches(jobs, (batch) =>
       executions.scheduled(
@@ -150,3 +139,19 @@ export const makeEnqueue = (
   return (jobs, now) =>
     sql.withTransaction(Effect.tap(insertJobs(jobs, now), (rows) => prepareForExecution(rows, now)))
 }
+
+/** How each dialect enqueues: a whole statement of its own where it has one that does it in one round trip. */
+const enqueues: Record<DialectName, MakeEnqueue> = {
+  pg: enqueueInOneStatement,
+  mysql: enqueueThenPrepare,
+  mariadb: enqueueThenPrepare,
+  sqlite: enqueueThenPrepare
+}
+
+/**
+ * Writes new jobs, each prepared for execution: a job not due yet is scheduled; a due one is dispatched, ready at
+ * once without a concurrency key and through its key's semaphore with one (ready if it gets a slot, blocked if
+ * not). Atomic, joining the caller's transaction if there is one; returns the jobs with their ids, in order.
+ */
+export const makeEnqueue = (sql: SqlClient.SqlClient, dialect: Dialect, semaphores: Semaphores): Enqueue =>
+  enqueues[dialect.name](sql, dialect, semaphores)

@@ -12,7 +12,7 @@
  */
 import type { SqlClient, Statement } from "@effect/sql"
 import { Effect } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 
 /** What an execution row copies from its job. */
 export interface Execution {
@@ -53,7 +53,7 @@ export const inBatches = <A, E>(
     }
   })
 
-export const makeExecutions = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+export const makeExecutions = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   /**
    * Jobs become ready. One statement, for the caller to run (`.unprepared` for rows in hand, whose text grows
    * with their number) or to embed in a larger one; rows in hand must be at least one.
@@ -98,16 +98,13 @@ export const makeExecutions = (sql: SqlClient.SqlClient, info: DialectInfo) => {
    * Jobs failed. The failure remembers the process it happened on, for operators. A job that already has a failed
    * execution (left by an earlier attempt) gets it replaced: the latest error is the one that counts.
    */
-  const failed = (jobIds: ReadonlyArray<number>, error: string, processId: number, now: number) => {
-    const rows = sql.insert(jobIds.map((job_id) => ({ job_id, error, process_id: processId, created_at: now })))
-    return info.dialect === "mysql"
-      ? sql`INSERT INTO steady_queue_failed_executions ${rows}
-            ON DUPLICATE KEY UPDATE error = VALUES(error), process_id = VALUES(process_id), created_at = VALUES(created_at)`
-        .unprepared
-      : sql`INSERT INTO steady_queue_failed_executions ${rows}
-            ON CONFLICT (job_id) DO UPDATE SET error = excluded.error, process_id = excluded.process_id, created_at = excluded.created_at`
-        .unprepared
-  }
+  const failed = (jobIds: ReadonlyArray<number>, error: string, processId: number, now: number) =>
+    dialect.upsert(
+      "steady_queue_failed_executions",
+      jobIds.map((job_id) => ({ job_id, error, process_id: processId, created_at: now })),
+      "job_id",
+      ["error", "process_id", "created_at"]
+    ).unprepared
 
   return { ready, scheduled, blocked, failed } as const
 }

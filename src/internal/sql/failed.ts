@@ -4,10 +4,9 @@
 import type { DiscardableState } from "../../Domain.js"
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 import { affectedRows, decodeJobIds } from "./rows.js"
 import type { makeSemaphores } from "./semaphores.js"
-import { makeTakeExecutions } from "./take.js"
 
 type Ids = ReadonlyArray<number>
 
@@ -21,10 +20,12 @@ const stateTables: Record<Exclude<DiscardableState, "ready">, string> = {
 
 export const makeFailed = (
   sql: SqlClient.SqlClient,
-  info: DialectInfo,
+  dialect: Dialect,
   semaphores: Pick<ReturnType<typeof makeSemaphores>, "dispatchJobs" | "limitsOf" | "signal" | "lockFor">
 ) => {
-  const take = makeTakeExecutions(sql, info)
+  /** Takes the jobs' rows of an execution table; of two operators acting on the same job only one moves it. */
+  const take = (table: "steady_queue_failed_executions" | "steady_queue_ready_executions", jobIds: Ids) =>
+    jobIds.length === 0 ? Effect.succeed([]) : dialect.takeJobs(table, sql.in("job_id", jobIds))
 
   /** Moves failed jobs back to ready; returns the ids retried. */
   const retry = (jobIds: Ids, now: number) =>
@@ -65,7 +66,7 @@ export const makeFailed = (
 
   const nextFailedBatch = (size: number) =>
     sql`SELECT job_id FROM steady_queue_failed_executions ORDER BY job_id ASC
-        LIMIT ${sql.literal(String(Math.max(1, Math.trunc(size))))}`.pipe(
+        ${dialect.limit(Math.max(1, size))}`.pipe(
       Effect.flatMap(decodeJobIds)
     )
 

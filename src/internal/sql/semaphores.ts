@@ -7,11 +7,11 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import type { DialectInfo } from "./dialect.js"
+import type { Dialect } from "./dialect.js"
 import { type BlockedExecution, type Execution, inBatches, type Jobs, makeExecutions } from "./executions.js"
 import type { StatementError } from "../storage/persistence.js"
 import type { Slot } from "../storage/Semaphores.js"
-import { affectedRows, DbInt } from "./rows.js"
+import { DbInt } from "./rows.js"
 
 export type { Slot }
 
@@ -66,15 +66,15 @@ const byKey = <A extends { readonly key: string }>(items: ReadonlyArray<A>) => {
 const byKeyInOrder = <A extends { readonly key: string }>(items: ReadonlyArray<A>) =>
   [...byKey(items)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 
-export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
+export const makeSemaphores = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const key = sql("key")
-  const forUpdate = info.dialect === "sqlite" ? sql`` : sql`FOR UPDATE`
-  const limitOf = (n: number) => sql.literal(String(Math.max(1, Math.trunc(n))))
-  const executions = makeExecutions(sql, info)
+  /** `LIMIT n`, at least one row. */
+  const atMost = (n: number) => dialect.limit(Math.max(1, n))
+  const executions = makeExecutions(sql, dialect)
 
   /** The key's row, locked until the transaction ends (SQLite: the transaction already holds the write lock). */
   const lock = (k: string) =>
-    sql`SELECT value, expires_at FROM steady_queue_semaphores WHERE ${key} = ${k} ${forUpdate}`.pipe(
+    sql`SELECT value, expires_at FROM steady_queue_semaphores WHERE ${key} = ${k} ${dialect.forUpdate}`.pipe(
       Effect.flatMap(decodeSemaphore),
       Effect.map((rows): SemaphoreRow | undefined => rows[0])
     )
@@ -85,11 +85,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
    */
   const create = (k: string, limit: number, taken: number, durationMs: number, now: number) => {
     const row = { key: k, value: limit - taken, expires_at: now + durationMs, created_at: now, updated_at: now }
-    return info.dialect === "mysql"
-      ? sql`INSERT IGNORE INTO steady_queue_semaphores ${sql.insert(row)}`.raw.pipe(Effect.map((raw) => affectedRows(raw) > 0))
-      : sql`INSERT INTO steady_queue_semaphores ${sql.insert(row)} ON CONFLICT (${key}) DO NOTHING RETURNING id`.pipe(
-        Effect.map((rows) => rows.length > 0)
-      )
+    return dialect.insertIgnore("steady_queue_semaphores", row, "key")
   }
 
   /** Free slots of a locked row: all of them without a row or once it has expired. */
@@ -106,10 +102,10 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const acquire = (k: string, limit: number, durationMs: number, want: number, now: number) =>
     Effect.gen(function*() {
       const first = Math.min(limit, want)
-      // MySQL: insert first; a locking read of a missing row takes a gap lock, and two of those deadlock.
-      if (info.dialect === "mysql" && (yield* create(k, limit, first, durationMs, now))) return first
+      // Insert first where a locking read of a missing row takes a gap lock (two of those deadlock).
+      if (dialect.insertBeforeLockingRead && (yield* create(k, limit, first, durationMs, now))) return first
       let row = yield* lock(k)
-      if (row === undefined && info.dialect !== "mysql") {
+      if (row === undefined && !dialect.insertBeforeLockingRead) {
         if (yield* create(k, limit, first, durationMs, now)) return first
         row = yield* lock(k)
       }
@@ -157,8 +153,8 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
   const nextBlocked = (k: string, n: number) =>
     sql`SELECT b.id, b.job_id, b.queue_name, b.priority, b.concurrency_key, j.concurrency_limit, j.concurrency_duration
         FROM steady_queue_blocked_executions b JOIN steady_queue_jobs j ON j.id = b.job_id
-        WHERE b.concurrency_key = ${k} ORDER BY b.priority DESC, b.job_id ASC LIMIT ${limitOf(n)}
-        ${info.dialect === "sqlite" ? sql`` : info.dialect === "pg" ? sql`FOR UPDATE OF b` : sql`FOR UPDATE`}`.pipe(
+        WHERE b.concurrency_key = ${k} ORDER BY b.priority DESC, b.job_id ASC ${atMost(n)}
+        ${dialect.forUpdateOf("b")}`.pipe(
       Effect.flatMap(decodeBlocked)
     )
 
@@ -237,7 +233,7 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       SELECT DISTINCT b.concurrency_key FROM steady_queue_blocked_executions b
       LEFT JOIN steady_queue_semaphores s ON s.${key} = b.concurrency_key
       WHERE s.id IS NULL OR s.value > 0 OR s.expires_at < ${now}
-      LIMIT ${limitOf(n)}`.pipe(Effect.map((rows) => rows.map((r) => r.concurrency_key)))
+      ${atMost(n)}`.pipe(Effect.map((rows) => rows.map((r) => r.concurrency_key)))
 
   /**
    * Releases the blocked jobs of up to `n` keys that have a free slot, one transaction per key; returns how many
@@ -249,10 +245,8 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, info: DialectInfo) => {
       let released = 0
       for (const k of yield* freeKeys(now, n)) {
         released += yield* sql.withTransaction(Effect.gen(function*() {
-          // SQLite: take the write lock first, so this transaction never has to upgrade from a read.
-          if (info.dialect === "sqlite") {
-            yield* sql`UPDATE steady_queue_semaphores SET updated_at = updated_at WHERE ${key} = ${k}`
-          }
+          // The write lock first (SQLite), so this transaction never has to upgrade from a read.
+          yield* dialect.takeWriteLock("steady_queue_semaphores", sql`${key} = ${k}`)
           return yield* settleLocked(k, yield* lock(k), 0, undefined, now)
         }))
       }
