@@ -21,7 +21,6 @@ import { createServer } from "node:http"
 import { Admin, jobStates, type ListOptions } from "./Admin.js"
 import type { JobState } from "./Domain.js"
 import { InvalidConfigError } from "./Errors.js"
-import { JobClient } from "./JobClient.js"
 import type { Html } from "./dashboard/html.js"
 import * as Pages from "./dashboard/pages.js"
 import {
@@ -170,10 +169,9 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
  */
 export const router = <R = never>(
   options: DashboardOptions<R>
-): Effect.Effect<HttpRouter.HttpRouter, InvalidConfigError, Admin | JobClient | R> =>
+): Effect.Effect<HttpRouter.HttpRouter, InvalidConfigError, Admin | R> =>
   Effect.gen(function*() {
     const admin = yield* Admin
-    const client = yield* JobClient
     const context = yield* Effect.context<R>()
     const secret = options.csrfSecret === undefined || typeof options.csrfSecret === "string"
       ? options.csrfSecret
@@ -341,8 +339,8 @@ export const router = <R = never>(
           (n) => `Discarded ${plural(n, "job")}`
         )
       })),
-      HttpRouter.post("/jobs/:id/retry", jobAction((id) => Effect.as(client.retry(id), `Retried job ${id}`))),
-      HttpRouter.post("/jobs/:id/discard", jobAction((id) => Effect.as(client.discard(id), `Discarded job ${id}`))),
+      HttpRouter.post("/jobs/:id/retry", jobAction((id) => Effect.as(admin.retry(id), `Retried job ${id}`))),
+      HttpRouter.post("/jobs/:id/discard", jobAction((id) => Effect.as(admin.discard(id), `Discarded job ${id}`))),
       HttpRouter.post("/jobs/:id/run", jobAction((id) => Effect.as(admin.runNow(id), `Job ${id} is due now`))),
       HttpRouter.post("/recurring/run", post((form) => {
         const key = formText(form, "key") ?? ""
@@ -362,7 +360,7 @@ export const router = <R = never>(
 /** Mounts the dashboard at `path` on `HttpRouter.Default`; serve that router with `HttpRouter.Default.unwrap`. */
 export const layer = <R = never>(
   options: DashboardOptions<R> & { readonly path: `/${string}` }
-): Layer.Layer<never, InvalidConfigError, Admin | JobClient | R> =>
+): Layer.Layer<never, InvalidConfigError, Admin | R> =>
   HttpRouter.Default.use((main) => Effect.flatMap(router(options), (dashboard) => main.mount(options.path, dashboard)))
 
 export interface ServeOptions<R> extends DashboardOptions<R> {
@@ -374,7 +372,7 @@ export interface ServeOptions<R> extends DashboardOptions<R> {
 /** The dashboard alone, on its own HTTP server (what `npx steady-queue dashboard` runs). */
 export const serve = <R = never>(
   options: ServeOptions<R>
-): Layer.Layer<never, ServeError | InvalidConfigError, Admin | JobClient | R> =>
+): Layer.Layer<never, ServeError | InvalidConfigError, Admin | R> =>
   Layer.unwrapEffect(Effect.map(router(options), (app) => HttpServer.serve(app, HttpMiddleware.logger))).pipe(
     HttpServer.withLogAddress,
     Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" }))

@@ -15,8 +15,10 @@ import { randomName, registerRow, writeRetry } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
 import { awaitQuit } from "./internal/Signals.js"
 import type { JobRow } from "./internal/sql/rows.js"
+import { provideInternals } from "./internal/RuntimeContext.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
+import type { Runtime } from "./Runtime.js"
 
 export interface WorkerOptions {
   readonly queues?: ReadonlyArray<string>
@@ -59,8 +61,8 @@ const describe = (row: JobRow): JobDescription => ({
  */
 export const start = (
   options: WorkerOptions = {}
-): Effect.Effect<number, never, Scope.Scope | Store | TaskRegistry | JobEvents | Wakeup> =>
-  Effect.gen(function*() {
+): Effect.Effect<number, never, Scope.Scope | Runtime | TaskRegistry | JobEvents> =>
+  provideInternals(Effect.gen(function*() {
     const store = yield* Store
     const registry = yield* TaskRegistry
     const events = yield* JobEvents
@@ -284,4 +286,4 @@ export const start = (
       )
     )
     return processId
-  })
+  }))
