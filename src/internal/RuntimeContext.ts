@@ -6,8 +6,8 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { Runtime, type RuntimeService, TypeId } from "../Runtime.js"
-import type { Store } from "./Store.js"
-import type { Wakeup } from "./Wakeup.js"
+import { Store } from "./Store.js"
+import { Wakeup } from "./Wakeup.js"
 
 export type Internals = Store | Wakeup
 
@@ -24,7 +24,8 @@ export const layer: Layer.Layer<Runtime, never, Internals | SqlClient.SqlClient>
   Effect.gen(function*() {
     const runtime: RuntimeInternals = {
       [TypeId]: TypeId,
-      context: yield* Effect.context<Internals>(),
+      // Only these two: the whole context would carry the layer's own scope into every fiber given it.
+      context: Context.pick(Store, Wakeup)(yield* Effect.context<Internals>()),
       sql: yield* SqlClient.SqlClient
     }
     return runtime
