@@ -145,4 +145,25 @@ export const failuresSuite = (dialect: DialectName) =>
         yield* awaitFinished(sub, 1)
         assert.deepStrictEqual(yield* stateOf(busy.id), Option.some("finished" as const))
       }))
+
+    it.scoped("the deprecated operator accessors of JobClient still work, through Admin", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* handlers(probeHandler([], () => Effect.fail("nope")))
+        const sub = yield* subscribe
+        const jobs = yield* JobClient.enqueueAll(Array.from({ length: 3 }, (_, i) => Probe.job({ label: `${i}` })))
+        const ids = jobs.map((j) => j.id)
+        yield* startWorker({ threads: 3 })
+        yield* awaitFinished(sub, 3)
+        assert.deepStrictEqual((yield* JobClient.failedJobs()).map((j) => j.id), ids)
+        assert.strictEqual((yield* Effect.flip(JobClient.retry(999_999)))._tag, "JobNotFoundError")
+        assert.strictEqual(yield* JobClient.discardMany([ids[0]]), 1)
+        assert.strictEqual(yield* JobClient.discardAllFailed, 2)
+        yield* JobClient.pause("deprecated")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["deprecated"])
+        assert.strictEqual((yield* Effect.flip(JobClient.pause("a\u0000b")))._tag, "InvalidQueueNameError")
+        yield* JobClient.resume("deprecated")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.strictEqual(yield* JobClient.clearFinishedJobs(), 0)
+      }))
   })
