@@ -203,7 +203,7 @@ const runDialect = (dialect: Dialect) =>
   Effect.gen(function*() {
     const url = yield* database(dialect)
     // The pool is closed (by `provide`) before the database is dropped (by the outer scope).
-    const services = Noop.toLayer(() => Effect.void).pipe(Layer.provideMerge(SteadyQueue.fromUrl(url, { maxConnections: 10 })))
+    const services = Noop.toLayer(() => Effect.void).pipe(Layer.provideMerge(SteadyQueue.fromUrl(url, { maxConnections: 10, provideSqlClient: true })))
     const result = yield* Effect.provide(measure, services)
     yield* Console.log(JSON.stringify({ dialect, ...result }))
     return true

@@ -482,7 +482,7 @@ const measure = Effect.gen(function*() {
       pages: Object.fromEntries(results.map(([name, t]) => [name, { p50: t.p50, p95: t.p95, max: t.max }])),
       slow
     }))
-  }).pipe(Effect.provide(Pg.layer({ url, migrate: true, maxConnections: 4 })))
+  }).pipe(Effect.provide(Pg.layer({ url, migrate: true, maxConnections: 4, provideSqlClient: true })))
 }).pipe(Effect.scoped) // the pool is closed (by `provide`) before the database is dropped (by the scope)
 
 /** The dashboard bench; false if it failed (an unreachable server is a skip, not a failure). */

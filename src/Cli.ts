@@ -9,15 +9,7 @@ import { ValidationError } from "@effect/cli"
 import { Console, Effect, Layer } from "effect"
 import { dashboard } from "./CliDashboard.js"
 import * as CliOps from "./CliOps.js"
-import {
-  InvalidConfigError,
-  InvalidQueueNameError,
-  JobInProgressError,
-  JobNotFailedError,
-  JobNotFoundError,
-  MissingDriverError,
-  SupervisorAlreadyRunningError
-} from "./Errors.js"
+import { InvalidConfigError, isOperatorError, MissingDriverError, type OperatorError, SupervisorAlreadyRunningError } from "./Errors.js"
 import * as Migrations from "./Migrations.js"
 import * as QueueConfig from "./QueueConfig.js"
 import * as Supervisor from "./Supervisor.js"
@@ -91,20 +83,14 @@ export const command = Command.make("steady-queue").pipe(Command.withSubcommands
 
 export const run = Command.run(command, { name: "steady-queue", version })
 
-type UsersToFix =
-  | InvalidConfigError
-  | SupervisorAlreadyRunningError
-  | JobNotFoundError
-  | JobNotFailedError
-  | JobInProgressError
-  | InvalidQueueNameError
-  | DatabaseUnavailableError
-  | MissingDriverError
+/** What keeps a command from starting: the configuration, the database, another supervisor. */
+type SetupError = InvalidConfigError | SupervisorAlreadyRunningError | DatabaseUnavailableError | MissingDriverError
 
-const isUsersToFix = (e: unknown): e is UsersToFix =>
-  e instanceof InvalidConfigError || e instanceof SupervisorAlreadyRunningError || e instanceof JobNotFoundError ||
-  e instanceof JobNotFailedError || e instanceof JobInProgressError || e instanceof InvalidQueueNameError ||
+const isSetupError = (e: unknown): e is SetupError =>
+  e instanceof InvalidConfigError || e instanceof SupervisorAlreadyRunningError ||
   e instanceof DatabaseUnavailableError || e instanceof MissingDriverError
+
+const isUsersToFix = (e: unknown): e is SetupError | OperatorError => isSetupError(e) || isOperatorError(e)
 
 /** Failures whose explanation is on the terminal already: the command's own report, or @effect/cli's usage help. */
 const isReported = (e: unknown): e is CliOps.CommandFailedError | ValidationError.ValidationError =>

@@ -4,14 +4,13 @@
  * exit code is 1 whenever something asked for was not done.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { SqlClient } from "@effect/sql"
 import { Clock, Console, Effect, Option, Schema } from "effect"
 import { Admin, type ListedJob, type ProcessInfo, type QueueOverview, type StateCount } from "./Admin.js"
 import { duration, relative } from "./dashboard/format.js"
-import { JobInProgressError, JobNotFailedError, JobNotFoundError, type PersistenceError } from "./Errors.js"
+import { isOperatorError, type OperatorError, type PersistenceError } from "./Errors.js"
 import { DiscardableStates, type JobState, JobStates } from "./Domain.js"
-import { JobClient } from "./JobClient.js"
 import { databaseUrl, withServices } from "./internal/CliDatabase.js"
+import { sqlClient } from "./internal/RuntimeContext.js"
 import { type Column, oneLine, table } from "./internal/table.js"
 
 /**
@@ -157,11 +156,6 @@ const list = Command.make("list", {
 
 // jobs retry / jobs discard ----------------------------------------------------------------------------------
 
-type JobActionError = JobNotFoundError | JobNotFailedError | JobInProgressError
-
-const isJobActionError = (e: unknown): e is JobActionError =>
-  e instanceof JobNotFoundError || e instanceof JobNotFailedError || e instanceof JobInProgressError
-
 interface Outcome {
   readonly done: number
   readonly errors: ReadonlyArray<{ readonly id: number; readonly error: string; readonly message: string }>
@@ -170,12 +164,12 @@ interface Outcome {
 /** Applies `action` to each job; a job it refuses is reported and the rest go on, a database error stops all. */
 const eachJob = (
   ids: ReadonlyArray<number>,
-  action: (id: number) => Effect.Effect<void, JobActionError | PersistenceError>
+  action: (id: number) => Effect.Effect<void, OperatorError | PersistenceError>
 ) =>
   Effect.forEach(new Set(ids), (id) =>
     action(id).pipe(
       Effect.as(Option.none()),
-      Effect.catchIf(isJobActionError, (e) => Effect.succeed(Option.some({ id, error: e._tag, message: e.message })))
+      Effect.catchIf(isOperatorError, (e) => Effect.succeed(Option.some({ id, error: e._tag, message: e.message })))
     )).pipe(Effect.map((results): Outcome => {
       const errors = results.flatMap(Option.toArray)
       return { done: results.length - errors.length, errors }
@@ -200,7 +194,7 @@ const retry = Command.make("retry", { databaseUrl, ids, all, queue: queueFilter,
     withServices(
       o.databaseUrl,
       Effect.gen(function*() {
-        if (!o.all) return yield* eachJob(o.ids, (yield* JobClient).retry)
+        if (!o.all) return yield* eachJob(o.ids, (yield* Admin).retry)
         const done = yield* (yield* Admin).retryAll({
           queue: Option.getOrUndefined(o.queue),
           task: Option.getOrUndefined(o.task)
@@ -226,7 +220,7 @@ const discard = Command.make("discard", {
     withServices(
       o.databaseUrl,
       Effect.gen(function*() {
-        if (!o.all) return yield* eachJob(o.ids, (yield* JobClient).discard)
+        if (!o.all) return yield* eachJob(o.ids, (yield* Admin).discard)
         const done = yield* (yield* Admin).discardAll({
           state: Option.getOrElse(o.state, () => "failed" as const),
           queue: Option.getOrUndefined(o.queue),
@@ -267,7 +261,7 @@ const shown = (name: string) => name.replace(/[\x00-\x1f\x7f-\x9f]/g, "?")
 
 /** Whether any job (not yet cleared by retention) was ever enqueued on `queue`. */
 const hasJobs = (queue: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 AS x FROM steady_queue_jobs WHERE queue_name = ${queue} LIMIT 1`).pipe(
+  Effect.flatMap(sqlClient, (sql) => sql`SELECT 1 AS x FROM steady_queue_jobs WHERE queue_name = ${queue} LIMIT 1`).pipe(
     Effect.map((rows) => rows.length > 0)
   )
 
@@ -278,7 +272,7 @@ const pauseOrResume = (action: "pause" | "resume") =>
       Effect.gen(function*() {
         const admin = yield* Admin
         const name = shown(o.queue)
-        const wasPaused = (yield* (yield* JobClient).pausedQueues).includes(o.queue)
+        const wasPaused = (yield* admin.pausedQueues).includes(o.queue)
         yield* (action === "pause" ? admin.pause(o.queue) : admin.resume(o.queue)).pipe(
           Effect.catchTag("InvalidQueueNameError", (e) => fail(`cannot ${action} "${name}": ${e.message}`))
         )

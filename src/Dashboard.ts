@@ -13,7 +13,6 @@ import { Effect, Layer, Redacted } from "effect"
 import { createServer } from "node:http"
 import { Admin } from "./Admin.js"
 import { InvalidConfigError } from "./Errors.js"
-import { JobClient } from "./JobClient.js"
 import { type Auth, requireAuth } from "./dashboard/auth.js"
 import { csrfToken, makeCsrf, protectForms } from "./dashboard/csrf.js"
 import { renderFailures } from "./dashboard/failures.js"
@@ -43,10 +42,9 @@ export interface DashboardOptions<R = never> {
  */
 export const router = <R = never>(
   options: DashboardOptions<R>
-): Effect.Effect<HttpRouter.HttpRouter, InvalidConfigError, Admin | JobClient | R> =>
+): Effect.Effect<HttpRouter.HttpRouter, InvalidConfigError, Admin | R> =>
   Effect.gen(function*() {
     const admin = yield* Admin
-    const client = yield* JobClient
     const context = yield* Effect.context<R>()
     const secret = options.csrfSecret === undefined || typeof options.csrfSecret === "string"
       ? options.csrfSecret
@@ -55,7 +53,7 @@ export const router = <R = never>(
       return yield* new InvalidConfigError({ message: "the dashboard's csrfSecret must be at least 16 characters" })
     }
     const csrf = makeCsrf(secret)
-    const guarded = HttpRouter.concat(pages(admin), HttpRouter.use(actions(admin, client), protectForms(csrf))).pipe(
+    const guarded = HttpRouter.concat(pages(admin), HttpRouter.use(actions(admin), protectForms(csrf))).pipe(
       HttpRouter.use(renderFailures),
       HttpRouter.use(provideView(options.title ?? "steady-queue")),
       HttpRouter.use(flashMessages),
@@ -69,7 +67,7 @@ export const router = <R = never>(
 /** Mounts the dashboard at `path` on `HttpRouter.Default`; serve that router with `HttpRouter.Default.unwrap`. */
 export const layer = <R = never>(
   options: DashboardOptions<R> & { readonly path: `/${string}` }
-): Layer.Layer<never, InvalidConfigError, Admin | JobClient | R> =>
+): Layer.Layer<never, InvalidConfigError, Admin | R> =>
   HttpRouter.Default.use((main) => Effect.flatMap(router(options), (dashboard) => main.mount(options.path, dashboard)))
 
 export interface ServeOptions<R> extends DashboardOptions<R> {
@@ -81,7 +79,7 @@ export interface ServeOptions<R> extends DashboardOptions<R> {
 /** The dashboard alone, on its own HTTP server (what `npx steady-queue dashboard` runs). */
 export const serve = <R = never>(
   options: ServeOptions<R>
-): Layer.Layer<never, ServeError | InvalidConfigError, Admin | JobClient | R> =>
+): Layer.Layer<never, ServeError | InvalidConfigError, Admin | R> =>
   Layer.unwrapEffect(Effect.map(router(options), (app) => HttpServer.serve(app, HttpMiddleware.logger))).pipe(
     HttpServer.withLogAddress,
     Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" }))

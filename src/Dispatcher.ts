@@ -6,8 +6,10 @@
 import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
 import { defaults, type DispatcherConfig } from "./QueueConfig.js"
 import { randomName, register } from "./internal/ProcessRow.js"
+import { provideInternals } from "./internal/RuntimeContext.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
+import type { Runtime } from "./Runtime.js"
 
 export interface DispatcherOptions {
   readonly pollingInterval?: Duration.DurationInput
@@ -27,8 +29,8 @@ export const fromConfig = (config: DispatcherConfig): DispatcherOptions => ({
 })
 
 /** Starts a dispatcher in the current scope; returns its process id. */
-export const start = (options: DispatcherOptions = {}): Effect.Effect<number, never, Scope.Scope | Store | Wakeup> =>
-  Effect.gen(function*() {
+export const start = (options: DispatcherOptions = {}): Effect.Effect<number, never, Scope.Scope | Runtime> =>
+  provideInternals(Effect.gen(function*() {
     const store = yield* Store
     const wakeup = yield* Wakeup
     const batchSize = options.batchSize ?? defaults.dispatcherBatchSize
@@ -71,4 +73,4 @@ export const start = (options: DispatcherOptions = {}): Effect.Effect<number, ne
       )
     }
     return processId
-  })
+  }))

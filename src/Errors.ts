@@ -142,16 +142,17 @@ export type OperatorError =
   | RecurringTaskNotFoundError
   | InvalidRecurringTaskError
 
-const operatorErrorTags: ReadonlySet<string> = new Set<OperatorError["_tag"]>([
-  "JobNotFoundError",
-  "JobNotFailedError",
-  "JobInProgressError",
-  "JobNotScheduledError",
-  "InvalidQueueNameError",
-  "RecurringTaskNotFoundError",
-  "InvalidRecurringTaskError"
-])
+/** Every tag of the union, once: a member added to or removed from `OperatorError` fails to compile here. */
+const operatorErrorTags: Record<OperatorError["_tag"], true> = {
+  JobNotFoundError: true,
+  JobNotFailedError: true,
+  JobInProgressError: true,
+  JobNotScheduledError: true,
+  InvalidQueueNameError: true,
+  RecurringTaskNotFoundError: true,
+  InvalidRecurringTaskError: true
+}
 
 export const isOperatorError = (error: unknown): error is OperatorError =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" &&
-  operatorErrorTags.has(error._tag)
+  Object.hasOwn(operatorErrorTags, error._tag)

@@ -6,6 +6,8 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
+import type { Runtime } from "./Runtime.js"
+import { sqlClient } from "./internal/RuntimeContext.js"
 import { detectName, type SqlDialect } from "./internal/sql/dialect.js"
 import { createStatements } from "./internal/sql/firstMigration.js"
 
@@ -99,8 +101,18 @@ const migrations = {
   "0005_dashboard": dashboard
 }
 
-/** Applies pending migrations; returns the ones applied now. */
-export const run = Migrator.make({})({
+/** Applies pending migrations on the `SqlClient` in context; returns the ones applied now. */
+export const runOnClient = Migrator.make({})({
   loader: Migrator.fromRecord(migrations),
   table
 })
+
+/**
+ * Applies pending migrations on the queue's database (the client steady-queue's layer was built on, whether or
+ * not that layer provides it); returns the ones applied now.
+ */
+export const run: Effect.Effect<
+  Effect.Effect.Success<typeof runOnClient>,
+  Effect.Effect.Error<typeof runOnClient>,
+  Runtime
+> = Effect.flatMap(sqlClient, (sql) => Effect.provideService(runOnClient, SqlClient.SqlClient, sql))

@@ -5,7 +5,7 @@
  */
 import { Context, Effect, Either, Layer } from "effect"
 import { InvalidRecurringTaskError } from "./Errors.js"
-import { JobClient } from "./JobClient.js"
+import { Admin } from "./Admin.js"
 import type { Task } from "./Task.js"
 import * as Cron from "./internal/Cron.js"
 import type { RecurringTask } from "./Domain.js"
@@ -106,12 +106,12 @@ export const make = <A, I>(options: RecurringOptions<A, I>): Layer.Layer<never, 
 export const add = <A, I>(options: RecurringOptions<A, I>) =>
   Effect.gen(function*() {
     const task = yield* define(options, false)
-    yield* Effect.flatMap(JobClient, (client) => client.addRecurringTask(task))
+    yield* Effect.flatMap(Admin, (admin) => admin.addRecurringTask(task))
     return task
   })
 
 /** Removes a dynamic recurring task; returns whether one was removed. */
-export const remove = (key: string) => Effect.flatMap(JobClient, (client) => client.removeRecurringTask(key))
+export const remove = (key: string) => Effect.flatMap(Admin, (admin) => admin.removeRecurringTask(key))
 
-/** Every recurring task in the database, static and dynamic. */
-export const list = Effect.flatMap(JobClient, (client) => client.recurringTasks)
+/** Every recurring task in the database, static and dynamic, with its last and next runs. */
+export const list = Effect.flatMap(Admin, (admin) => admin.recurringTasks)

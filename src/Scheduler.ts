@@ -15,8 +15,10 @@ import { announceEnqueued } from "./internal/announce.js"
 import * as Cron from "./internal/Cron.js"
 import { randomName, register } from "./internal/ProcessRow.js"
 import { enqueueRun } from "./internal/RecurringRun.js"
+import { provideInternals } from "./internal/RuntimeContext.js"
 import { Store } from "./internal/Store.js"
 import { Wakeup } from "./internal/Wakeup.js"
+import type { Runtime } from "./Runtime.js"
 
 export interface SchedulerOptions {
   /** How often dynamic recurring tasks are re-read (default 5 seconds). */
@@ -32,8 +34,8 @@ const fingerprint = (t: RecurringTask) => JSON.stringify(t)
 
 export const start = (
   options: SchedulerOptions = {}
-): Effect.Effect<number, never, Scope.Scope | Store | RecurringRegistry | JobEvents | Wakeup> =>
-  Effect.gen(function*() {
+): Effect.Effect<number, never, Scope.Scope | Runtime | RecurringRegistry | JobEvents> =>
+  provideInternals(Effect.gen(function*() {
     const store = yield* Store
     const registry = yield* RecurringRegistry
     const events = yield* JobEvents
@@ -102,4 +104,4 @@ export const start = (
       Effect.forkScoped
     )
     return processId
-  })
+  }))

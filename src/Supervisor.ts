@@ -20,8 +20,8 @@ import * as Pidfile from "./internal/Pidfile.js"
 import { randomName, register } from "./internal/ProcessRow.js"
 import { pruneDeadProcesses } from "./internal/Prune.js"
 import * as Signals from "./internal/Signals.js"
-import type { Store } from "./internal/Store.js"
-import type { Wakeup } from "./internal/Wakeup.js"
+import { provideInternals } from "./internal/RuntimeContext.js"
+import type { Runtime } from "./Runtime.js"
 
 export interface ProcessInfo {
   readonly kind: "Supervisor" | "Worker" | "Dispatcher" | "Scheduler"
@@ -48,7 +48,7 @@ export interface Running {
   readonly schedulerId: number | null
 }
 
-type Requirements = Scope.Scope | Store | TaskRegistry | RecurringRegistry | JobEvents | Wakeup
+type Requirements = Scope.Scope | Runtime | TaskRegistry | RecurringRegistry | JobEvents
 
 const runHook = <R>(
   hook: ((p: ProcessInfo) => Effect.Effect<void, unknown, R>) | undefined,
@@ -161,14 +161,14 @@ export const start = <R = never>(
   config: QueueConfig.QueueConfig,
   hooks: Hooks<R> = {}
 ): Effect.Effect<Running, SupervisorAlreadyRunningError, Requirements | R> =>
-  Effect.gen(function*() {
+  provideInternals(Effect.gen(function*() {
     const role = config.mode === "fork" ? Fork.currentRole() : Option.none()
     // Built first in this scope, so it is closed last: a signal during the shutdown still meets a handler.
     const signals = yield* Layer.build(Signals.ShutdownSignals.layer({ escalates: Option.isNone(role) }))
     return yield* (Option.isSome(role) ? startChild(config, role.value, hooks) : startSupervisor(config, hooks)).pipe(
       Effect.provide(signals)
     )
-  })
+  }))
 
 /** The supervisor proper: its row, pruning, and its workers and dispatchers (async mode) or children (fork mode). */
 const startSupervisor = <R>(config: QueueConfig.QueueConfig, hooks: Hooks<R>) =>

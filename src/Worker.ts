@@ -12,12 +12,13 @@ import * as Finisher from "./internal/Finisher.js"
 import * as Liveness from "./internal/Liveness.js"
 import { randomName, registerRow } from "./internal/ProcessRow.js"
 import * as QueueSelector from "./internal/QueueSelector.js"
+import { provideInternals } from "./internal/RuntimeContext.js"
 import { Store } from "./internal/Store.js"
-import type { Wakeup } from "./internal/Wakeup.js"
 import * as Performer from "./internal/worker/Performer.js"
 import * as Poller from "./internal/worker/Poller.js"
 import * as Running from "./internal/worker/Running.js"
 import * as Shutdown from "./internal/worker/Shutdown.js"
+import type { Runtime } from "./Runtime.js"
 
 export interface WorkerOptions {
   readonly queues?: ReadonlyArray<string>
@@ -48,8 +49,8 @@ export const fromConfig = (config: WorkerConfig): WorkerOptions => ({
  */
 export const start = (
   options: WorkerOptions = {}
-): Effect.Effect<number, never, Scope.Scope | Store | TaskRegistry | JobEvents | Wakeup> =>
-  Effect.gen(function*() {
+): Effect.Effect<number, never, Scope.Scope | Runtime | TaskRegistry | JobEvents> =>
+  provideInternals(Effect.gen(function*() {
     const store = yield* Store
     const threads = options.threads ?? defaults.workerThreads
     const pollingInterval = options.pollingInterval ?? defaults.workerPollingInterval
@@ -112,4 +113,4 @@ export const start = (
 
     yield* Shutdown.graceful({ running, poller, shutdownTimeout: options.shutdownTimeout ?? defaults.shutdownTimeout })
     return processId
-  })
+  }))

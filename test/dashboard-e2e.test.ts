@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { chromium, type Page } from "playwright-core"
 import { assert, describe } from "vitest"
-import { Dashboard, JobClient } from "../src/index.js"
+import { Admin, Dashboard, JobClient } from "../src/index.js"
 import { isAvailable, reset, suiteLayer } from "./support/databases.js"
 import { Probe } from "./support/harness.js"
 import { failJob } from "./support/http.js"
@@ -86,7 +86,7 @@ describe.skipIf(!sqliteReady)("dashboard in Chromium", () => {
         yield* ui(() => page.locator("tr[data-queue=mail] button", { hasText: "Pause" }).click())
         yield* ui(() => page.waitForSelector(".flash >> text=Paused queue mail"))
         assert.strictEqual(yield* ui(() => page.locator("tr[data-queue=mail] .badge").innerText()), "paused")
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["mail"])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, ["mail"])
         yield* shot(page, "02-queue-paused")
 
         yield* ui(() => page.click("nav >> text=Jobs"))

@@ -7,7 +7,6 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import { Effect, Option, Schema } from "effect"
 import type { AdminService } from "../Admin.js"
 import { DiscardableStates } from "../Domain.js"
-import type { JobClientService } from "../JobClient.js"
 import { ExpectedFailure, isExpected } from "./failures.js"
 import { type Flash, redirectWithFlash } from "./flash.js"
 import { decodeForm } from "./form.js"
@@ -99,7 +98,7 @@ const isDiscardable = Schema.is(Schema.Literal(...DiscardableStates))
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
 
-export const actions = (admin: AdminService, client: JobClientService) =>
+export const actions = (admin: AdminService) =>
   HttpRouter.empty.pipe(
     HttpRouter.post(
       "/queues/pause",
@@ -121,8 +120,8 @@ export const actions = (admin: AdminService, client: JobClientService) =>
           return `Discarded ${plural(yield* admin.discardAll({ ...filter, state }), "job")}`
         }))
     ),
-    HttpRouter.post("/jobs/:id/retry", act(jobId, (id) => Effect.as(client.retry(id), `Retried job ${id}`))),
-    HttpRouter.post("/jobs/:id/discard", act(jobId, (id) => Effect.as(client.discard(id), `Discarded job ${id}`))),
+    HttpRouter.post("/jobs/:id/retry", act(jobId, (id) => Effect.as(admin.retry(id), `Retried job ${id}`))),
+    HttpRouter.post("/jobs/:id/discard", act(jobId, (id) => Effect.as(admin.discard(id), `Discarded job ${id}`))),
     HttpRouter.post("/jobs/:id/run", act(jobId, (id) => Effect.as(admin.runNow(id), `Job ${id} is due now`))),
     HttpRouter.post(
       "/recurring/run",

@@ -7,13 +7,14 @@
  * the tables are missing (run `steady-queue migrate`).
  */
 import { Options } from "@effect/cli"
-import { SqlClient, SqlError } from "@effect/sql"
-import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { SqlError } from "@effect/sql"
+import { Config, Duration, Effect, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs"
 import { InvalidConfigError, MissingDriverError, PersistenceError } from "../Errors.js"
 import * as SteadyQueue from "../SteadyQueue.js"
 import { loadDriver } from "./drivers.js"
 import { causeMessage, describeSqlError } from "./storage/persistence.js"
+import { sqlClient } from "./RuntimeContext.js"
 
 export const databaseUrl = Options.text("database-url").pipe(
   Options.withDescription("postgres://..., mysql://... or sqlite:path (default: $STEADY_QUEUE_DATABASE_URL)"),
@@ -86,10 +87,7 @@ export interface ServicesOptions {
 export const servicesLayer = (
   url: string,
   options: ServicesOptions = {}
-): Layer.Layer<
-  SteadyQueue.Services | SqlClient.SqlClient,
-  DatabaseUnavailableError | InvalidConfigError | MissingDriverError
-> =>
+): Layer.Layer<SteadyQueue.Services, DatabaseUnavailableError | InvalidConfigError | MissingDriverError> =>
   Layer.unwrapScoped(Effect.gen(function*() {
     if (url.startsWith("sqlite:") && !options.migrating) {
       const file = sqlitePath(url)
@@ -113,7 +111,7 @@ export const servicesLayer = (
       Effect.mapError(unavailable)
     )
     if (!options.migrating) {
-      const sql = Context.get(context, SqlClient.SqlClient)
+      const sql = yield* Effect.provide(sqlClient, context)
       yield* sql`SELECT 1 FROM steady_queue_jobs WHERE 1 = 0`.pipe(
         Effect.mapError((e) =>
           new DatabaseUnavailableError({
@@ -128,6 +126,6 @@ export const servicesLayer = (
 /** Runs `effect` with the services on the database the flag (or the environment) names. */
 export const withServices = <A, E>(
   flag: Option.Option<string>,
-  effect: Effect.Effect<A, E, SteadyQueue.Services | SqlClient.SqlClient>,
+  effect: Effect.Effect<A, E, SteadyQueue.Services>,
   options?: ServicesOptions
 ) => Effect.flatMap(resolveUrl(flag), (url) => Effect.provide(effect, servicesLayer(url, options)))

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Cli, JobClient } from "../../src/index.js"
+import { Admin, Cli, JobClient } from "../../src/index.js"
 import { Db, type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { count, eventually, handlers, Probe, scaled, startWorker } from "../support/harness.js"
 import { freePort, stopChild, track, waitForExit } from "../support/processes.js"
@@ -190,20 +190,20 @@ export const cliSuite = (dialect: DialectName) =>
         const paused = yield* runCli(["queues", "pause", "q"])
         assert.strictEqual(paused.code, 0, paused.stderr)
         assert.include(paused.stdout, "paused queue q")
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["q"])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, ["q"])
         const listed = yield* runJson<QueuesJson>(["queues", "list"])
         assert.deepStrictEqual(listed.queues.map((q) => [q.name, q.size, q.paused]), [["q", 2, true]])
 
         const resumed = yield* runCli(["queues", "resume", "q"])
         assert.strictEqual(resumed.code, 0, resumed.stderr)
         assert.include(resumed.stdout, "resumed queue q")
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [])
 
         const invalid = yield* runCli(["queues", "pause", "a*"])
         assert.strictEqual(invalid.code, 1)
         assert.include(invalid.stderr, "queue name must not contain '*'")
         assert.notInclude(invalid.stderr, "    at ") // a message, not a stack trace
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [])
 
         // A worker on another queue, so that there is a process to show.
         const [status, human] = yield* Effect.scoped(Effect.gen(function*() {
@@ -329,7 +329,7 @@ export const cliSuite = (dialect: DialectName) =>
         assert.deepStrictEqual([known.code, known.stdout, known.stderr], [0, "paused queue known\n", ""])
         assert.strictEqual((yield* runCli(["queues", "resume", "nosuchqueue"])).stdout, "resumed queue nosuchqueue\n")
         assert.strictEqual((yield* runCli(["queues", "resume", "nosuchqueue"])).stdout, "queue nosuchqueue was not paused\n")
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["known"])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, ["known"])
       }).pipe(TestServices.provideLive), 60_000)
 
     it.effect("a statement of the store that fails on the way is one line on stderr, the driver's message in it, and exit 1", () =>

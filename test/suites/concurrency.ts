@@ -4,7 +4,7 @@ import { Clock, Deferred, Duration, Effect, Either, Exit, Layer, Option, Schema,
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Dispatcher, JobClient, SteadyQueue, Task, Worker } from "../../src/index.js"
+import { Admin, Dispatcher, JobClient, SteadyQueue, Task, Worker } from "../../src/index.js"
 import { ProcessPrunedError } from "../../src/Errors.js"
 import { failProcess, pruneDeadProcesses } from "../../src/internal/Prune.js"
 import { Store } from "../../src/internal/Store.js"
@@ -193,7 +193,7 @@ export const concurrencySuite = (dialect: DialectName) =>
         yield* eventually(Effect.map(JobClient.find(first.id), (j) => Option.getOrUndefined(j)?.state === "failed"))
         const holder = yield* One.enqueue({ key: "r", n: 1 })
         yield* eventually(Effect.map(JobClient.find(holder.id), (j) => Option.getOrUndefined(j)?.state === "claimed"))
-        yield* JobClient.retry(first.id)
+        yield* Admin.retry(first.id)
         assert.strictEqual(Option.getOrUndefined(yield* JobClient.find(first.id))?.state, "blocked")
         yield* Deferred.succeed(gate, undefined)
         yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === 2))

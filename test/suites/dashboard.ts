@@ -52,7 +52,7 @@ export const dashboardSuite = (dialect: DialectName) =>
         // POSTs are authenticated too, before anything else.
         yield* Probe.enqueue({ label: "x" }, { queue: "guarded" })
         assert.strictEqual((yield* makeBrowser(runtime, dashboard).post("/queues/pause", { queue: "guarded" })).status, 401)
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [])
 
         const custom = yield* Dashboard.router({
           auth: Dashboard.authenticate((request: HttpServerRequest.HttpServerRequest) =>
@@ -249,13 +249,13 @@ export const dashboardSuite = (dialect: DialectName) =>
         const b = yield* browser()
         yield* Probe.enqueue({ label: "mail" }, { queue: "mail" })
         yield* click(b, "/queues/pause", { queue: "mail" })
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["mail"])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, ["mail"])
         assert.include((yield* b.get("/")).body, "badge paused")
         yield* click(b, "/queues/resume", { queue: "mail" })
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [])
         yield* click(b, "/queues/pause", { queue: "bad*name" })
         assert.include((yield* b.get("/")).body, "must not contain")
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [])
 
         const later = yield* Probe.enqueue({ label: "later" }, { delay: "2 hours" })
         yield* click(b, `/jobs/${later.id}/run`)
@@ -341,7 +341,7 @@ export const dashboardSuite = (dialect: DialectName) =>
         const paused = yield* b.post("/admin/queue/queues/pause", { queue: "mail", return_to: "/jobs?state=ready" })
         assert.strictEqual(paused.status, 303)
         assert.strictEqual(paused.headers.get("location"), "/admin/queue/jobs?state=ready")
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["mail"])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, ["mail"])
         assert.strictEqual((yield* b.get("/elsewhere")).status, 404)
       }))
 
@@ -418,11 +418,11 @@ export const dashboardSuite = (dialect: DialectName) =>
         const noCookie = huge()
         assert.strictEqual((yield* b.send("/queues/pause", { ...noCookie.init, headers: { ...form, cookie: "steady_queue_csrf=abc.def" } })).status, 403)
         assert.strictEqual(noCookie.source.pulled, 0)
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [])
 
         // A form just under the limit goes through.
         const padded = yield* b.post("/queues/pause", { queue: "big", pad: "x".repeat(60 * 1024) })
         assert.strictEqual(padded.status, 303, padded.body)
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["big"])
+        assert.deepStrictEqual(yield* Admin.pausedQueues, ["big"])
       }))
   })

@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Either, Option, Schema, TestClock } from "effect"
-import { Errors, JobClient, Migrations, Task } from "../../src/index.js"
+import { Admin, Errors, JobClient, Migrations, Task } from "../../src/index.js"
 import type { JobRequest } from "../../src/JobClient.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import * as QueueSelector from "../../src/internal/QueueSelector.js"
@@ -219,8 +219,8 @@ export const enqueueSuite = (dialect: DialectName) =>
 
         // Pausing and resuming follow the same rule.
         for (const queue of ["a\u0000b", "a\ud800b", "q".repeat(256)]) {
-          assert.strictEqual((yield* failure(JobClient.pause(queue))).tag, "InvalidQueueNameError")
-          assert.strictEqual((yield* failure(JobClient.resume(queue))).tag, "InvalidQueueNameError")
+          assert.strictEqual((yield* failure(Admin.pause(queue))).tag, "InvalidQueueNameError")
+          assert.strictEqual((yield* failure(Admin.resume(queue))).tag, "InvalidQueueNameError")
         }
         assert.strictEqual(yield* count("steady_queue_pauses"), 0)
 
@@ -263,10 +263,10 @@ export const enqueueSuite = (dialect: DialectName) =>
           assert.deepStrictEqual(found.value.concurrencyKey, Option.some(`g/${user}`))
           assert.strictEqual(found.value.state, "ready")
         }
-        yield* JobClient.pause(queue)
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [queue])
-        yield* JobClient.resume(queue)
-        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        yield* Admin.pause(queue)
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [queue])
+        yield* Admin.resume(queue)
+        assert.deepStrictEqual(yield* Admin.pausedQueues, [])
         const sub = yield* subscribe
         yield* startWorker({ queues: [queue] })
         const [done] = yield* awaitFinished(sub, 1)

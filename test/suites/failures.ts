@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Either, FiberRef, HashSet, Logger, Option, Schema } from "effect"
-import { CurrentJob, JobClient, Task } from "../../src/index.js"
+import { Admin, CurrentJob, JobClient, Task } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
 
@@ -149,26 +149,26 @@ export const failuresSuite = (dialect: DialectName) =>
         yield* startWorker({ threads: 3 })
         yield* awaitFinished(sub, 6)
         assert.strictEqual(yield* count("steady_queue_failed_executions"), 6)
-        const failed = yield* Effect.flatMap(JobClient.JobClient, (c) => c.failedJobs({ limit: 4 }))
+        const failed = yield* Admin.failedJobs({ limit: 4 })
         assert.deepStrictEqual(failed.map((j) => j.id), ids.slice(0, 4))
-        const next = yield* Effect.flatMap(JobClient.JobClient, (c) => c.failedJobs({ limit: 4, afterId: ids[3] }))
+        const next = yield* Admin.failedJobs({ limit: 4, afterId: ids[3] })
         assert.deepStrictEqual(next.map((j) => j.id), ids.slice(4))
 
         failing = false
-        yield* JobClient.retry(ids[0])
+        yield* Admin.retry(ids[0])
         yield* awaitFinished(sub, 1)
         assert.deepStrictEqual(yield* stateOf(ids[0]), Option.some("finished" as const))
-        assert.strictEqual(yield* JobClient.retryMany([ids[1], ids[2], ids[0]]), 2)
+        assert.strictEqual(yield* Admin.retryMany([ids[1], ids[2], ids[0]]), 2)
         yield* awaitFinished(sub, 2)
-        assert.strictEqual(yield* JobClient.retryAllFailed, 3)
+        assert.strictEqual(yield* Admin.retryAllFailed, 3)
         yield* awaitFinished(sub, 3)
         assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
         assert.strictEqual(yield* count("steady_queue_jobs", "finished_at IS NOT NULL AND attempts = 1"), 6)
         assert.deepStrictEqual(attempts.filter((a) => a === 1).length, 6)
 
-        const notFailed = yield* Effect.flip(JobClient.retry(ids[0]))
+        const notFailed = yield* Effect.flip(Admin.retry(ids[0]))
         assert.strictEqual(notFailed._tag, "JobNotFailedError")
-        const missing = yield* Effect.flip(JobClient.retry(999_999))
+        const missing = yield* Effect.flip(Admin.retry(999_999))
         assert.strictEqual(missing._tag, "JobNotFoundError")
       }))
 
@@ -184,24 +184,45 @@ export const failuresSuite = (dialect: DialectName) =>
         yield* startWorker({ threads: 2 })
         yield* awaitFinished(sub, 5)
 
-        yield* JobClient.discard(ids[0])
+        yield* Admin.discard(ids[0])
         assert.isTrue(Option.isNone(yield* JobClient.find(ids[0])))
-        assert.strictEqual(yield* JobClient.discardMany([ids[1], ids[2]]), 2)
-        assert.strictEqual(yield* JobClient.discardAllFailed, 2)
+        assert.strictEqual(yield* Admin.discardMany([ids[1], ids[2]]), 2)
+        assert.strictEqual(yield* Admin.discardAllFailed, 2)
         assert.strictEqual(yield* count("steady_queue_jobs"), 0)
-        assert.strictEqual((yield* Effect.flip(JobClient.discard(ids[0])))._tag, "JobNotFoundError")
+        assert.strictEqual((yield* Effect.flip(Admin.discard(ids[0])))._tag, "JobNotFoundError")
 
         const busy = yield* Probe.enqueue({ label: "busy" })
         const waiting = yield* Probe.enqueue({ label: "waiting" }, { delay: "1 hour" })
         while (!ran.includes("busy")) yield* Effect.yieldNow()
-        assert.strictEqual((yield* Effect.flip(JobClient.discard(busy.id)))._tag, "JobInProgressError")
-        const many = yield* Effect.either(JobClient.discardMany([waiting.id, busy.id]))
+        assert.strictEqual((yield* Effect.flip(Admin.discard(busy.id)))._tag, "JobInProgressError")
+        const many = yield* Effect.either(Admin.discardMany([waiting.id, busy.id]))
         assert.isTrue(Either.isLeft(many) && many.left._tag === "JobInProgressError")
         assert.deepStrictEqual(yield* stateOf(waiting.id), Option.some("scheduled" as const))
         // Scheduled and ready jobs can be discarded.
-        yield* JobClient.discard(waiting.id)
+        yield* Admin.discard(waiting.id)
         yield* Deferred.succeed(gate, undefined)
         yield* awaitFinished(sub, 1)
         assert.deepStrictEqual(yield* stateOf(busy.id), Option.some("finished" as const))
+      }))
+
+    it.scoped("the deprecated operator accessors of JobClient still work, through Admin", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* handlers(probeHandler([], () => Effect.fail("nope")))
+        const sub = yield* subscribe
+        const jobs = yield* JobClient.enqueueAll(Array.from({ length: 3 }, (_, i) => Probe.job({ label: `${i}` })))
+        const ids = jobs.map((j) => j.id)
+        yield* startWorker({ threads: 3 })
+        yield* awaitFinished(sub, 3)
+        assert.deepStrictEqual((yield* JobClient.failedJobs()).map((j) => j.id), ids)
+        assert.strictEqual((yield* Effect.flip(JobClient.retry(999_999)))._tag, "JobNotFoundError")
+        assert.strictEqual(yield* JobClient.discardMany([ids[0]]), 1)
+        assert.strictEqual(yield* JobClient.discardAllFailed, 2)
+        yield* JobClient.pause("deprecated")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, ["deprecated"])
+        assert.strictEqual((yield* Effect.flip(JobClient.pause("a\u0000b")))._tag, "InvalidQueueNameError")
+        yield* JobClient.resume("deprecated")
+        assert.deepStrictEqual(yield* JobClient.pausedQueues, [])
+        assert.strictEqual(yield* JobClient.clearFinishedJobs(), 0)
       }))
   })

@@ -4,7 +4,7 @@ import { Effect, Exit, Option, TestServices } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { JobClient } from "../../src/index.js"
+import { Admin, JobClient } from "../../src/index.js"
 import { Db, type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { count, eventually, Probe, scaled } from "../support/harness.js"
 import { type Child, stopChild, startChild } from "../support/processes.js"
@@ -112,12 +112,12 @@ export const forkSuite = (dialect: DialectName) =>
             (yield* count("steady_queue_claimed_executions")) === 0
           return settled && (yield* pidsOf("Worker")).some((pid) => pid !== worker)
         }), { within: bounds.startup + bounds.work, ...waited("a new worker drained the ready jobs", supervisor) })
-        const failed = yield* JobClient.failedJobs({ limit: 1000 })
+        const failed = yield* Admin.failedJobs({ limit: 1000 })
         const failedLabels = new Set(failed.map((j) => (JSON.parse(j.arguments) as { label: string }).label))
         assert.includeMembers([...failedLabels], ["gate-1", "gate-2"], "the killed worker's jobs failed")
         assert.isTrue(failed.every((j) => Option.getOrUndefined(j.error)?.tag === "ProcessExitError"))
         fs.writeFileSync(`${out}.gate`, "")
-        yield* JobClient.retryAllFailed
+        yield* Admin.retryAllFailed
         yield* eventually(Effect.map(count("steady_queue_jobs", "finished_at IS NOT NULL"), (n) => n === jobs.length), {
           within: bounds.work,
           ...waited(`all ${jobs.length} jobs finished after the retry`, supervisor)

@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Clock, ConfigProvider, Duration, Effect, Exit, Option, Queue, Scope, TestClock } from "effect"
-import { JobClient, Supervisor, QueueConfig } from "../../src/index.js"
+import { Admin, JobClient, QueueConfig, Supervisor } from "../../src/index.js"
 import type { JobEvent } from "../../src/JobEvents.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { advanceUntil, awaitFinished, count, eventually, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
@@ -63,9 +63,9 @@ export const lifecycleSuite = (dialect: DialectName) =>
         yield* Effect.scoped(Effect.zipRight(startWorker({ threads: 2 }), awaitFinished(sub, 2)))
         yield* TestClock.adjust("2 hours")
         // Default cut-off: one day. The five old jobs go, two at a time; recent, failed and pending stay.
-        assert.strictEqual(yield* JobClient.clearFinishedJobs({ batchSize: 2 }), 5)
+        assert.strictEqual(yield* Admin.clearFinishedJobs({ batchSize: 2 }), 5)
         assert.strictEqual(yield* count("steady_queue_jobs"), 3)
-        assert.strictEqual(yield* JobClient.clearFinishedJobs({ olderThan: "1 hour" }), 1)
+        assert.strictEqual(yield* Admin.clearFinishedJobs({ olderThan: "1 hour" }), 1)
         assert.strictEqual(yield* count("steady_queue_jobs"), 2)
       }))
 

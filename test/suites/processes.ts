@@ -5,7 +5,7 @@ import { Clock, Deferred, Effect, Exit, Layer, Option, Queue, Schema, Scope, Tes
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { JobClient, QueueConfig, Supervisor, Task } from "../../src/index.js"
+import { Admin, JobClient, QueueConfig, Supervisor, Task } from "../../src/index.js"
 import * as Pidfile from "../../src/internal/Pidfile.js"
 import { pruneDeadProcesses } from "../../src/internal/Prune.js"
 import { Store } from "../../src/internal/Store.js"
@@ -59,7 +59,7 @@ export const processesSuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
         assert.strictEqual(yield* count("steady_queue_processes", `id = ${supervisorId}`), 1)
         // Failed by pruning, and retryable.
-        assert.strictEqual(yield* JobClient.retryMany([ghost.jobId]), 1)
+        assert.strictEqual(yield* Admin.retryMany([ghost.jobId]), 1)
       }))
 
     it.scoped("claims whose process row is gone are failed with ProcessMissingError", () =>

@@ -11,6 +11,9 @@ import { Clock, Context, Effect, Either, Fiber, Layer, Logger, LogLevel, Redacte
 import mysql from "mysql2/promise"
 import { Dispatcher, JobClient, Migrations, SteadyQueue } from "../../src/index.js"
 import { Store } from "../../src/internal/Store.js"
+import * as Mysql from "../../src/mysql.js"
+import * as Pg from "../../src/pg.js"
+import * as Sqlite from "../../src/sqlite.js"
 import { Db, type DialectName, reset, suiteLayer, type TestDatabase, testDatabase } from "../support/databases.js"
 import {
   advanceUntil,
@@ -58,7 +61,7 @@ const twoDatabases = (dialect: DialectName) =>
     TwoDatabases,
     Effect.gen(function*() {
       const [app, queue] = yield* Effect.all([testDatabase(dialect), testDatabase(dialect)], { concurrency: 2 })
-      yield* Effect.forEach([app, queue], (db) => Effect.provide(Migrations.run, plainClient(db)), { discard: true }).pipe(
+      yield* Effect.forEach([app, queue], (db) => Effect.provide(Migrations.runOnClient, plainClient(db)), { discard: true }).pipe(
         Effect.orDie
       )
       return { app, queue }
@@ -73,7 +76,7 @@ const emptied = (db: TestDatabase) =>
     return sql
   })
 
-const separateQueueDatabase = (build: (db: TestDatabase) => Layer.Layer<SteadyQueue.Services | SqlClient.SqlClient>) =>
+const separateQueueDatabase = (build: (db: TestDatabase) => Layer.Layer<SteadyQueue.Services>) =>
   Effect.gen(function*() {
     const { app, queue } = yield* TwoDatabases
     const appSql = yield* emptied(app)
@@ -86,6 +89,43 @@ const separateQueueDatabase = (build: (db: TestDatabase) => Layer.Layer<SteadyQu
     assert.strictEqual(yield* jobsIn(appSql), 0)
     yield* Effect.provide(enqueueInAppTransaction(appSql, "commit"), services)
     // And nothing went to the app's database with the app's commit.
+    assert.strictEqual(yield* jobsIn(queueSql), 2)
+    assert.strictEqual(yield* jobsIn(appSql), 0)
+  })
+
+/** The entry point's own layer for the queue database, as the README's "separate queue database" builds it. */
+const entryPointLayer = (db: TestDatabase): Layer.Layer<SteadyQueue.Services> =>
+  Layer.orDie(
+    db.dialect === "pg"
+      ? Pg.layer({ url: db.url })
+      : db.dialect === "mysql"
+      ? Mysql.layer({ url: db.url })
+      : Sqlite.layer({ filename: db.url.slice("sqlite:".length) })
+  )
+
+/**
+ * A ready-made layer merged into an app that has a `SqlClient` of its own, in either order: the app's statements
+ * still go to the app's database, steady-queue's (and its migrations) to the queue's.
+ */
+const mergedIntoApp = (queueLayer: (db: TestDatabase) => Layer.Layer<SteadyQueue.Services>) =>
+  Effect.gen(function*() {
+    const { app, queue } = yield* TwoDatabases
+    const appSql = yield* emptied(app)
+    const queueSql = yield* emptied(queue)
+    for (const appLayer of [Layer.merge(plainClient(app), queueLayer(queue)), Layer.merge(queueLayer(queue), plainClient(app))]) {
+      const context = yield* Layer.build(appLayer)
+      yield* Effect.provide(Probe.enqueue({ label: "to the queue" }), context)
+      assert.deepStrictEqual(yield* Effect.provide(Migrations.run, context).pipe(Effect.orDie), [])
+      const appsClient = Context.get(context, SqlClient.SqlClient)
+      // The client in the app's context reads the app's database: no job there, while the queue's has them.
+      assert.strictEqual(yield* jobsIn(appsClient), 0)
+      yield* appsClient`INSERT INTO steady_queue_pauses (queue_name, created_at) VALUES ('app-marker', 0)`.pipe(Effect.orDie)
+      const marked = (sql: SqlClient.SqlClient) =>
+        Effect.map(Effect.orDie(sql`SELECT queue_name FROM steady_queue_pauses`), (rows) => rows.length)
+      assert.strictEqual(yield* marked(appSql), 1)
+      assert.strictEqual(yield* marked(queueSql), 0)
+      yield* appSql`DELETE FROM steady_queue_pauses`.pipe(Effect.orDie)
+    }
     assert.strictEqual(yield* jobsIn(queueSql), 2)
     assert.strictEqual(yield* jobsIn(appSql), 0)
   })
@@ -172,6 +212,11 @@ export const queueDatabaseSuite = (dialect: DialectName) => {
     it.scoped("a ready-made layer (fromUrl) never joins the app's transactions", () =>
       separateQueueDatabase((db) => Layer.orDie(SteadyQueue.fromUrl(db.url))))
 
+    it.scoped("the entry point's layer merged into an app leaves the app's SqlClient in place", () => mergedIntoApp(entryPointLayer))
+
+    it.scoped("fromUrl merged into an app leaves the app's SqlClient in place", () =>
+      mergedIntoApp((db) => Layer.orDie(SteadyQueue.fromUrl(db.url))))
+
     it.scoped("layer() on the app's own client joins its transactions: the enqueue commits and rolls back with them", () =>
       Effect.gen(function*() {
         const { app } = yield* TwoDatabases
@@ -190,7 +235,7 @@ export const queueDatabaseSuite = (dialect: DialectName) => {
       Effect.gen(function*() {
         const { queue } = yield* TwoDatabases
         yield* emptied(queue)
-        const services = yield* Layer.build(Layer.orDie(SteadyQueue.fromUrl(queue.url)))
+        const services = yield* Layer.build(Layer.orDie(SteadyQueue.fromUrl(queue.url, { provideSqlClient: true })))
         const queueSql = Context.get(services, SqlClient.SqlClient)
         // On the live clock, so that the bound can fire: a statement waiting for SQLite's one connection never ends.
         const rolledBack = yield* TestServices.provideLive(

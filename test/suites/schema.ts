@@ -323,7 +323,7 @@ export const schemaSuite = (dialect: DialectName) =>
   layer(freshDatabase(dialect), { timeout: "60 seconds" })("schema", (it) => {
     it.effect("a freshly migrated database has the tables, columns, keys and indexes of schema.ts", () =>
       Effect.gen(function*() {
-        yield* Migrations.run
+        yield* Migrations.runOnClient
         const catalog = yield* catalogs[dialect]
         const actualNames = Object.keys(catalog).filter((n) => n.startsWith(prefix) && n !== migrationsTable).sort()
         assert.deepStrictEqual(actualNames, Object.keys(tables).sort(), "tables")

@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit, Option, Scope, TestClock, Tracer } from "effect"
-import { Dispatcher, JobClient } from "../../src/index.js"
+import { Admin, Dispatcher, JobClient } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
 
@@ -86,9 +86,9 @@ export const workerSuite = (dialect: DialectName) =>
           const ran: Array<string> = []
           yield* Effect.scoped(Effect.gen(function*() {
             yield* handlers(probeHandler(ran))
-            yield* JobClient.pause("paused_q")
-            yield* JobClient.pause("paused_q") // pausing twice is harmless
-            assert.deepStrictEqual(yield* Effect.flatMap(JobClient.JobClient, (c) => c.pausedQueues), ["paused_q"])
+            yield* Admin.pause("paused_q")
+            yield* Admin.pause("paused_q") // pausing twice is harmless
+            assert.deepStrictEqual(yield* Admin.pausedQueues, ["paused_q"])
             yield* Probe.enqueue({ label: "p" }, { queue: "paused_q", priority: 100 })
             yield* Probe.enqueue({ label: "o" }, { queue: "open_q" })
             const sub = yield* subscribe
@@ -97,9 +97,9 @@ export const workerSuite = (dialect: DialectName) =>
             assert.deepStrictEqual(ran, ["o"])
             // Several polls later the paused job is still ready.
             yield* TestClock.adjust("1 second")
-            const queuesInfo = yield* Effect.flatMap(JobClient.JobClient, (c) => c.queues)
-            assert.deepStrictEqual(queuesInfo, [{ name: "paused_q", size: 1, paused: true }])
-            yield* JobClient.resume("paused_q")
+            const queuesInfo = yield* Admin.queues
+            assert.deepStrictEqual(queuesInfo.map(({ name, paused, size }) => ({ name, size, paused })), [{ name: "paused_q", size: 1, paused: true }])
+            yield* Admin.resume("paused_q")
             yield* awaitFinished(sub, 1)
             assert.deepStrictEqual(ran, ["o", "p"])
           }))

@@ -19,7 +19,7 @@ const [url, mode, outFile] = process.argv.slice(2)
 const Probe = Task.make("Probe", { payload: Schema.Struct({ label: Schema.String }) })
 const record = (line: string) => Effect.sync(() => fs.appendFileSync(outFile, `${line}\n`))
 
-const database = SteadyQueue.fromUrl(url)
+const database = SteadyQueue.fromUrl(url, { provideSqlClient: true })
 
 if (mode === "race") {
   const unfinished = Effect.flatMap(SqlClient.SqlClient, (sql) =>

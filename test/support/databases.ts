@@ -14,6 +14,7 @@ import * as path from "node:path"
 import mysql from "mysql2/promise"
 import pg from "pg"
 import { Migrations, SteadyQueue } from "../../src/index.js"
+import * as RuntimeContext from "../../src/internal/RuntimeContext.js"
 import * as Sqlite from "../../src/sqlite.js"
 
 export type DialectName = "sqlite" | "pg" | "mysql"
@@ -106,20 +107,29 @@ export const testDatabase = (dialect: DialectName) =>
 
 export class Db extends Effect.Tag("test/Db")<Db, TestDatabase>() {}
 
-/** A SqlClient on the test database (a separate pool each time it is built). */
+/**
+ * A SqlClient on the test database (a separate pool each time it is built); on SQLite, the entry point's client
+ * (its pragmas), and nothing else of that layer's.
+ */
 export const clientLayer = (db: TestDatabase): Layer.Layer<SqlClient.SqlClient> => {
   const layer = db.dialect === "pg"
     ? PgClient.layer({ url: Redacted.make(db.url), maxConnections: 10 })
     : db.dialect === "mysql"
     ? MysqlClient.layer({ url: Redacted.make(db.url), maxConnections: 10 })
-    : Sqlite.layer({ filename: db.url.slice("sqlite:".length) })
+    : Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient).pipe(
+      Layer.provide(Sqlite.layer({ filename: db.url.slice("sqlite:".length), provideSqlClient: true }))
+    )
   return Layer.orDie(layer)
 }
 
-/** The layer a suite shares: a fresh, migrated database and steady-queue's services on it. */
+/**
+ * The layer a suite shares: a fresh, migrated database and steady-queue's services on it, with the client and
+ * (for tests that reach inside) the store and wake-up.
+ */
 export const suiteLayer = (dialect: DialectName) =>
   Layer.unwrapScoped(Effect.map(testDatabase(dialect), (db) =>
-    SteadyQueue.layer({ migrate: true }).pipe(
+    RuntimeContext.internalsLayer.pipe(
+      Layer.provideMerge(SteadyQueue.layer({ migrate: true })),
       Layer.provideMerge(clientLayer(db)),
       Layer.merge(Layer.succeed(Db, db)),
       Layer.orDie

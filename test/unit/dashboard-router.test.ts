@@ -6,7 +6,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Logger, Option } from "effect"
 import { Admin, type AdminService, type ListOptions } from "../../src/Admin.js"
 import * as Dashboard from "../../src/Dashboard.js"
-import { JobClient, type JobClientService } from "../../src/JobClient.js"
 import { makeBrowser } from "../support/http.js"
 
 const basic = `Basic ${Buffer.from("ops:s3cret").toString("base64")}`
@@ -24,19 +23,14 @@ const services = () => {
     job: (id) => Effect.sync(() => (looked.push(id), Option.none())),
     // Whatever the database's error type is: one the dashboard does not expect.
     processes: Effect.fail(new Error("the process table is gone")) as unknown as AdminService["processes"],
-    recurringTasks: Effect.succeed([])
-  }
-  const client: Partial<JobClientService> = {
+    recurringTasks: Effect.succeed([]),
     retry: (id) => Effect.sync(() => void retried.push(id))
   }
-  const layer = Layer.merge(
-    Layer.succeed(Admin, admin as AdminService),
-    Layer.succeed(JobClient, client as JobClientService)
-  )
+  const layer = Layer.succeed(Admin, admin as AdminService)
   return { listed, looked, retried, layer }
 }
 
-const browse = (layer: Layer.Layer<Admin | JobClient>, authorization: string | null = basic) =>
+const browse = (layer: Layer.Layer<Admin>, authorization: string | null = basic) =>
   Effect.gen(function*() {
     const router = yield* Dashboard.router({ auth: Dashboard.basicAuth({ username: "ops", password: "s3cret" }) })
     return makeBrowser(yield* Effect.runtime<never>(), router, authorization ?? undefined)
