@@ -2,7 +2,7 @@
  * Tasks: a name, a payload schema and defaults. Producers import the task to enqueue it; the worker process
  * registers a handler for it with `toLayer`.
  */
-import { Context, Duration, Effect, Either, Layer, ParseResult, Schema } from "effect"
+import { Context, Duration, Effect, Either, FiberRef, Layer, ParseResult, Schema } from "effect"
 import { CurrentJob, type JobDescription } from "./CurrentJob.js"
 import { InvalidTaskError, PayloadDecodeError, PayloadEncodeError } from "./Errors.js"
 import { type EnqueueError, type EnqueueOptions, JobClient, type JobRequest } from "./JobClient.js"
@@ -124,9 +124,11 @@ export const make = <A, I>(name: string, options: TaskOptions<A, I>): Task<A, I>
             onLeft: (e) =>
               Effect.fail(new PayloadDecodeError({ taskName: name, message: ParseResult.TreeFormatter.formatIssueSync(e) })),
             onRight: (payload) =>
-              Effect.suspend(() => handler(payload)).pipe(
-                // The layer captured everything but CurrentJob, which the worker supplies per job.
-                Effect.provide(Context.add(context, CurrentJob, current) as Context.Context<R>)
+              // The layer captured everything but CurrentJob, which the worker supplies per job. Each job runs on
+              // a fiber of its own: its context is set once, not restored afterwards (this is the hot path).
+              Effect.zipRight(
+                FiberRef.update(FiberRef.currentContext, (own) => Context.merge(own, Context.add(context, CurrentJob, current))),
+                Effect.suspend(() => handler(payload)) as Effect.Effect<X, E>
               )
           })
         yield* Effect.acquireRelease(

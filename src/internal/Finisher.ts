@@ -10,6 +10,7 @@ import { JobEvent, JobEvents } from "../JobEvents.js"
 import * as Liveness from "./Liveness.js"
 import { writeRetry } from "./ProcessRow.js"
 import { Store } from "./Store.js"
+import { hotSpan } from "./spans.js"
 
 /** Successful jobs finished per statement. */
 const batchSize = 500
@@ -72,7 +73,7 @@ export const start = (options: {
             Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("steady-queue: after finishing jobs", cause)
           )
         )
-      }).pipe(Effect.withSpan("steady-queue.finish", { attributes: { batchSize: jobs.length }, captureStackTrace: false }))
+      }).pipe(hotSpan("steady-queue.finish", { attributes: { batchSize: jobs.length } }))
 
     // At shutdown: what is left, with a bounded retry so a database that is gone cannot hold the process forever.
     const flushAll = Effect.flatMap(Queue.takeAll(queue), (chunk) => {

@@ -12,6 +12,7 @@ import { prepareJobs } from "./prepare.js"
 import type { JobWithStateRow } from "./Storage.js"
 import { Store } from "./Store.js"
 import { Wakeup } from "./Wakeup.js"
+import { hotSpan } from "./spans.js"
 
 export const toJobInfo = (row: JobWithStateRow): Option.Option<JobInfo> =>
   row.state === null ? Option.none() : Option.some({
@@ -32,7 +33,7 @@ const make = Effect.gen(function*() {
       const jobs = yield* prepareJobs(Array.from(requests), now)
       if (jobs.length === 0) return []
       return yield* announceEnqueued(events, wakeup, yield* store.enqueue(jobs, now))
-    }).pipe(Effect.tap((jobs) => Effect.annotateCurrentSpan("jobs", jobs.length)), Effect.withSpan("steady-queue.enqueue", { captureStackTrace: false }))
+    }).pipe(Effect.tap((jobs) => Effect.annotateCurrentSpan("jobs", jobs.length)), hotSpan("steady-queue.enqueue"))
 
   const service: JobClientService = {
     enqueue: (request) => Effect.map(enqueueAll([request]), (jobs) => jobs[0]),

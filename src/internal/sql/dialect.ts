@@ -207,6 +207,20 @@ const insertThenRead = (sql: SqlClient.SqlClient) =>
 const divide = (sql: SqlClient.SqlClient, operator: "/" | "DIV") => (column: string, ms: number) =>
   sql.literal(`${column} ${operator} ${Math.trunc(ms)}`)
 
+/** What PostgreSQL and SQLite say alike: standard SQL with `RETURNING` and `ON CONFLICT`. */
+const standardSql = (sql: SqlClient.SqlClient) => ({
+  limit: literalLimit(sql),
+  deleteByIds: deleteIn(sql),
+  takeJobs: deleteReturningJobIds(sql),
+  deleteFirst: deleteInLimited(sql),
+  insertIgnore: onConflictDoNothing(sql),
+  upsert: onConflictUpdate(sql),
+  insertId: insertReturningId(sql),
+  insertAndRead: insertReturning(sql),
+  timeBucket: divide(sql, "/"),
+  insertBeforeLockingRead: false
+}) as const
+
 const mysqlFamily = (sql: SqlClient.SqlClient) => ({
   family: "mysql",
   limit: literalLimit(sql),
@@ -228,23 +242,14 @@ const mysqlFamily = (sql: SqlClient.SqlClient) => ({
 
 const dialects: Record<DialectName, (sql: SqlClient.SqlClient) => Dialect> = {
   pg: (sql) => ({
+    ...standardSql(sql),
     name: "pg",
     family: "pg",
-    limit: literalLimit(sql),
     forUpdate: sql.literal("FOR UPDATE"),
     forUpdateOf: (alias) => sql.literal(`FOR UPDATE OF ${alias}`),
     takeSkipLocked: selectSkipLocked(sql, deleteIn(sql)),
-    deleteByIds: deleteIn(sql),
-    takeJobs: deleteReturningJobIds(sql),
-    deleteFirst: deleteInLimited(sql),
-    insertIgnore: onConflictDoNothing(sql),
-    upsert: onConflictUpdate(sql),
-    insertId: insertReturningId(sql),
-    insertAndRead: insertReturning(sql),
-    timeBucket: divide(sql, "/"),
     bool: (b) => b,
     idIn: (column, ids) => sql`${sql.literal(column)} = ANY(${ids}::int8[])`,
-    insertBeforeLockingRead: false,
     takeWriteLock: () => Effect.void,
     singleConnection: false
   }),
@@ -263,25 +268,16 @@ const dialects: Record<DialectName, (sql: SqlClient.SqlClient) => Dialect> = {
     insertAndRead: insertReturning(sql)
   }),
   sqlite: (sql) => ({
+    ...standardSql(sql),
     name: "sqlite",
     family: "sqlite",
-    limit: literalLimit(sql),
     // No row locks: a writing transaction holds the database's write lock.
     forUpdate: sql.literal(""),
     forUpdateOf: () => sql.literal(""),
     takeSkipLocked: deletePicked(sql),
-    deleteByIds: deleteIn(sql),
-    takeJobs: deleteReturningJobIds(sql),
-    deleteFirst: deleteInLimited(sql),
-    insertIgnore: onConflictDoNothing(sql),
-    upsert: onConflictUpdate(sql),
-    insertId: insertReturningId(sql),
-    insertAndRead: insertReturning(sql),
-    timeBucket: divide(sql, "/"),
     // SQLite binds no booleans.
     bool: (b) => (b ? 1 : 0),
     idIn: (column, ids) => sql.in(column, ids),
-    insertBeforeLockingRead: false,
     takeWriteLock: (table, where) => Effect.asVoid(sql`UPDATE ${sql.literal(table)} SET updated_at = updated_at WHERE ${where}`),
     singleConnection: true
   })

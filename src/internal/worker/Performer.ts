@@ -15,6 +15,7 @@ import * as Liveness from "../Liveness.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
 import * as Running from "./Running.js"
+import { hotSpan } from "../spans.js"
 
 /** Runs one job; run each in a fiber of its own, which it annotates for its whole life. */
 export type Perform = (row: JobRow) => Effect.Effect<void>
@@ -50,12 +51,6 @@ const annotateFiber = (annotated: ReturnType<typeof annotations>) =>
     HashMap.mutate(current, (m) => {
       for (const [key, value] of Object.entries(annotated)) HashMap.set(m, key, value)
     }))
-
-/**
- * Effect's default tracer, whose spans nobody reads: while it is the one in use, no `steady-queue.run` span is
- * made. With any other tracer (an OpenTelemetry exporter, say) every run is a span.
- */
-const nativeTracer = Effect.runSync(Effect.tracer)
 
 const unknownTask = (taskName: string) =>
   Exit.fail(new UnknownTaskError({ taskName, message: `no handler is registered for task "${taskName}"` }))
@@ -101,7 +96,7 @@ export const make = (options: {
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause) ? Effect.interrupt : Effect.logError(`steady-queue: could not record the failure of job ${job.id}`, cause)
         ),
-        Effect.withSpan("steady-queue.fail", { attributes: { jobId: job.id }, captureStackTrace: false })
+        hotSpan("steady-queue.fail", { attributes: { jobId: job.id } })
       )
 
     // Only the handler, and a failure write that is retrying, can be interrupted: once a handler has succeeded, its
@@ -133,11 +128,10 @@ export const make = (options: {
       const annotated = annotations(job)
       return Effect.zipRight(
         annotateFiber(annotated),
-        Effect.tracerWith((tracer) =>
-          tracer === nativeTracer ? perform(job, row.arguments) : perform(job, row.arguments).pipe(
-            Effect.withSpan("steady-queue.run", { attributes: annotated, kind: "consumer", captureStackTrace: false })
-          )
-        ).pipe(Effect.catchAll(() => Effect.void))
+        perform(job, row.arguments).pipe(
+          hotSpan("steady-queue.run", { attributes: annotated, kind: "consumer" }),
+          Effect.catchAll(() => Effect.void)
+        )
       )
     }
   })

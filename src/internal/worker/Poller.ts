@@ -10,6 +10,7 @@ import { Store } from "../Store.js"
 import { Wakeup } from "../Wakeup.js"
 import type { Perform } from "./Performer.js"
 import * as Running from "./Running.js"
+import { hotSpan } from "../spans.js"
 
 export interface Poller {
   /** Ends the poll loop for good (the first step of shutdown). */
@@ -69,7 +70,7 @@ export const start = (options: {
         return queues.all && store.claimGuardsPauses ? [] : yield* store.claim(undefined, limit, processId, now)
       }).pipe(
         Effect.tap((claimed) => Effect.annotateCurrentSpan("claimed", claimed.length)),
-        Effect.withSpan("steady-queue.claim", { attributes: { queues: queueNames, batchSize: limit }, captureStackTrace: false })
+        hotSpan("steady-queue.claim", { attributes: { queues: queueNames, batchSize: limit } })
       )
 
     const launch = (row: JobRow) =>
