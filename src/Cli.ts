@@ -9,13 +9,19 @@ import { ValidationError } from "@effect/cli"
 import { Console, Effect, Layer } from "effect"
 import { dashboard } from "./CliDashboard.js"
 import * as CliOps from "./CliOps.js"
-import { InvalidConfigError, isOperatorError, MissingDriverError, type OperatorError, SupervisorAlreadyRunningError } from "./Errors.js"
+import {
+  DatabaseUnavailableError,
+  InvalidConfigError,
+  isOperatorError,
+  MissingDriverError,
+  type OperatorError,
+  SupervisorAlreadyRunningError
+} from "./Errors.js"
 import * as Migrations from "./Migrations.js"
 import * as QueueConfig from "./QueueConfig.js"
 import * as Supervisor from "./Supervisor.js"
 import { importModule } from "./internal/ConfigModule.js"
 import {
-  DatabaseUnavailableError,
   databaseUrl,
   describeDatabaseError,
   isDatabaseError,

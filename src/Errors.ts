@@ -114,6 +114,11 @@ export class RecurringTaskNotFoundError extends Schema.TaggedError<RecurringTask
   { key: Schema.String, message: Schema.String }
 ) {}
 
+/** The command line cannot use the database as the command needs it; the message says why, in one line. */
+export class DatabaseUnavailableError extends Schema.TaggedError<DatabaseUnavailableError>()("DatabaseUnavailableError", {
+  message: Schema.String
+}) {}
+
 /** `SteadyQueue.fromUrl` (or the CLI) needs a database driver the app has not installed. */
 export class MissingDriverError extends Schema.TaggedError<MissingDriverError>()("MissingDriverError", {
   packageName: Schema.String,

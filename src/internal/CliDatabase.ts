@@ -8,9 +8,9 @@
  */
 import { Options } from "@effect/cli"
 import { SqlError } from "@effect/sql"
-import { Config, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Config, Duration, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
-import { InvalidConfigError, MissingDriverError, PersistenceError } from "../Errors.js"
+import { DatabaseUnavailableError, InvalidConfigError, MissingDriverError, PersistenceError } from "../Errors.js"
 import * as SteadyQueue from "../SteadyQueue.js"
 import { loadDriver } from "./drivers.js"
 import { causeMessage, describeSqlError } from "./storage/persistence.js"
@@ -24,10 +24,6 @@ export const databaseUrl = Options.text("database-url").pipe(
 /** How long a command waits for the database server before giving up. */
 export const connectTimeout = Duration.seconds(5)
 
-/** The database cannot be used as the command needs it; the message says why, in one line. */
-export class DatabaseUnavailableError extends Schema.TaggedError<DatabaseUnavailableError>()("DatabaseUnavailableError", {
-  message: Schema.String
-}) {}
 
 export const resolveUrl = (flag: Option.Option<string>) =>
   Option.match(flag, {
