@@ -89,6 +89,7 @@ export const start = (
       pollingInterval,
       running,
       stalled: () => liveness.stalled,
+      outcomePending: (jobId) => liveness.pending.has(jobId),
       perform
     })
 

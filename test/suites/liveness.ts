@@ -173,6 +173,35 @@ export const livenessSuite = (dialect: DialectName) =>
         assert.deepStrictEqual(ran, ["long", "long"])
       }))
 
+    it.scoped("a poll that fails after one of its claims committed: the jobs that claim took go back to ready and run", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran))
+        const sub = yield* subscribe
+        yield* JobClient.enqueueAll([
+          Probe.job({ label: "a1" }, { queue: "lost-a" }),
+          Probe.job({ label: "a2" }, { queue: "lost-a" }),
+          Probe.job({ label: "b1" }, { queue: "lost-b" })
+        ])
+        // The claim from lost-a commits; the one from lost-b, in the same poll, dies (its connection was cut).
+        let cut = 0
+        const claimsFromB = (statement: Statement.Statement<unknown>) => {
+          const [text, params] = statement.compile()
+          return /steady_queue_ready_executions/.test(text) && /SKIP LOCKED|DELETE FROM steady_queue_ready_executions WHERE id IN/.test(text) &&
+            params.includes("lost-b")
+        }
+        yield* Statement.withTransformer(
+          startWorker({ queues: ["lost-a", "lost-b"], threads: 5 }),
+          (self) => (claimsFromB(self) && cut++ === 0 ? Effect.dieMessage("connection lost") : Effect.succeed(self))
+        )
+        const finished = yield* advanceUntil(awaitFinished(sub, 3), "100 millis").pipe(Effect.timeout("20 seconds"), Effect.orDie)
+        assert.deepStrictEqual(finished.map((e) => e.outcome), ["succeeded", "succeeded", "succeeded"])
+        assert.deepStrictEqual(ran.sort(), ["a1", "a2", "b1"])
+        assert.isAtLeast(cut, 2, "the claim from lost-b was cut once, then made again")
+        assert.strictEqual(yield* count("steady_queue_claimed_executions"), 0)
+      }))
+
     it.scoped("a pruned worker interrupts the handlers of the jobs it lost, and only those: when a fenced write shows it, and at its heartbeat", () =>
       Effect.gen(function*() {
         yield* reset

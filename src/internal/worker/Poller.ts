@@ -31,6 +31,8 @@ export const start = (options: {
   readonly running: Running.Running
   /** Whether the worker is stopped for want of liveness: what a poll claimed then is not started. */
   readonly stalled: () => boolean
+  /** Whether a job's outcome is handed on but not yet written (its claim is still held, on purpose). */
+  readonly outcomePending: (jobId: number) => boolean
   readonly perform: Perform
 }): Effect.Effect<Poller, never, Store | Wakeup | Scope.Scope> =>
   Effect.gen(function*() {
@@ -80,11 +82,36 @@ export const start = (options: {
         if (fiber.unsafePoll() === null) running.fibers.set(row.id, fiber)
       })
 
+    /**
+     * A poll that failed may have claimed all the same: the claim committed and its answer was lost (a connection
+     * cut during the commit). Those jobs are held by this live process, so no pruning would ever free them. Before
+     * the next claim (none is in flight, the loop is the only claimer) every claim this worker holds that runs
+     * nowhere here and has no outcome on its way goes back to ready. True when that is done.
+     */
+    const recoverLostClaims = Effect.gen(function*() {
+      const held = yield* store.ownership.claimedBy(processId)
+      const lost = held.filter((id) => !running.fibers.has(id) && !options.outcomePending(id))
+      if (lost.length === 0) return true
+      const released = yield* store.claimed.release(lost, processId, yield* Clock.currentTimeMillis)
+      if (released.length > 0) {
+        yield* Effect.logWarning(`steady-queue: ${released.length} job(s) claimed by a poll whose answer was lost went back to ready`)
+      }
+      return true
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(Effect.logWarning("steady-queue: could not check this worker's claims after a failed poll", cause), false)
+      )
+    )
+
     const idle = Effect.raceFirst(Queue.take(wakeups), Effect.sleep(options.pollingInterval))
 
     const loop = Effect.gen(function*() {
+      let pollFailed = false
       while (true) {
         yield* claiming.await
+        if (pollFailed && !options.stalled()) pollFailed = !(yield* recoverLostClaims)
         const free = threads - running.inFlight
         if (free <= 0) {
           yield* Queue.take(running.slotFreed)
@@ -98,7 +125,10 @@ export const start = (options: {
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause)
               ? Effect.failCause(cause)
-              : Effect.as(Effect.logWarning("steady-queue: polling failed", cause), [] as ReadonlyArray<JobRow>)
+              : Effect.as(
+                Effect.zipRight(Effect.sync(() => (pollFailed = true)), Effect.logWarning("steady-queue: polling failed", cause)),
+                [] as ReadonlyArray<JobRow>
+              )
           )
         )
         // Stopped while polling: what it claimed is not started; it is released when the worker recovers, or
