@@ -40,6 +40,8 @@ export interface JobDescription {
   readonly priority: number
   /** How many times the job was retried after failing (0 on its first run). */
   readonly attempts: number
+  /** Which run of the job this is: 1 on its first run, 2 after one retry (`attempts + 1`). */
+  readonly attempt: number
   readonly scheduledAt: Date
   readonly enqueuedAt: Date
   /** The concurrency control the job runs under, if its task has one. */
@@ -47,7 +49,7 @@ export interface JobDescription {
 }
 
 /** One job in full, as `JobClient.find` reads it. */
-export interface JobInfo extends Omit<JobDescription, "enqueuedAt" | "concurrency"> {
+export interface JobInfo extends Omit<JobDescription, "enqueuedAt" | "concurrency" | "attempt"> {
   /** The payload as stored (encoded JSON). */
   readonly arguments: string
   readonly state: JobState

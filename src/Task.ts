@@ -72,6 +72,14 @@ const checkDefinition = <A>(name: string, queue: string, priority: number, concu
     const key = `${concurrency.group ?? name}/${typeof concurrency.key === "string" ? concurrency.key : ""}`
     const keyIssue = nameProblem("concurrency key", key)
     if (keyIssue !== undefined) fail("concurrency", keyIssue)
+    const limit = concurrency.limit ?? 1
+    if (!Number.isInteger(limit) || limit < 1) fail("concurrency", `the concurrency limit must be a whole number of at least 1, got ${limit}`)
+    if (concurrency.duration !== undefined) {
+      const ms = Duration.toMillis(concurrency.duration)
+      if (!Number.isFinite(ms) || ms <= 0) {
+        fail("concurrency", `the concurrency duration must be a positive, finite duration, got ${Duration.format(concurrency.duration)}`)
+      }
+    }
   }
 }
 

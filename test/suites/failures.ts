@@ -137,9 +137,12 @@ export const failuresSuite = (dialect: DialectName) =>
         yield* reset
         let failing = true
         const attempts: Array<number> = []
+        const runs: Array<number> = []
         yield* handlers(Probe.toLayer(() =>
           Effect.gen(function*() {
-            attempts.push((yield* CurrentJob.CurrentJob).attempts)
+            const current = yield* CurrentJob.CurrentJob
+            attempts.push(current.attempts)
+            runs.push(current.attempt)
             if (failing) return yield* Effect.fail("not yet")
           })
         ))
@@ -165,6 +168,8 @@ export const failuresSuite = (dialect: DialectName) =>
         assert.strictEqual(yield* count("steady_queue_failed_executions"), 0)
         assert.strictEqual(yield* count("steady_queue_jobs", "finished_at IS NOT NULL AND attempts = 1"), 6)
         assert.deepStrictEqual(attempts.filter((a) => a === 1).length, 6)
+        // `attempt` counts runs: 1 on the first, 2 on the run after one retry.
+        assert.deepStrictEqual([...runs].sort(), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
 
         const notFailed = yield* Effect.flip(Admin.retry(ids[0]))
         assert.strictEqual(notFailed._tag, "JobNotFailedError")

@@ -176,9 +176,8 @@ describe("preparing jobs", () => {
           message: "the concurrency duration must be a positive, finite duration"
         }, String(durationMs))
       }
-      // A task defined with such a limit is accepted where it is defined and refused at every enqueue.
-      const Zero = Task.make("Zero", { payload: Schema.Struct({}), concurrency: { key: "k", limit: 0 } })
-      assert.strictEqual((yield* refusal(Zero.job({}))).option, "concurrency")
+      // A task cannot even be defined with such a limit (`Task.make` throws InvalidTaskError where it is defined).
+      assert.throws(() => Task.make("Zero", { payload: Schema.Struct({}), concurrency: { key: "k", limit: 0 } }), /concurrency limit/)
     }))
 
   it.effect("a payload its schema cannot encode is a PayloadEncodeError naming the task", () =>

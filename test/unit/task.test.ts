@@ -95,4 +95,14 @@ describe("Task.make", () => {
     assert.strictEqual(thrown("", { queue: "", priority: 1000 })?.option, "name")
     assert.strictEqual(thrown("T", { queue: "", priority: 1000 })?.option, "queue")
   })
+
+  it("a concurrency limit below 1 or not whole, or a duration of zero, is refused where the task is defined", () => {
+    for (const limit of [0, -1, 1.5, Number.NaN]) {
+      const error = thrown("Limits", { concurrency: { key: "k", limit } })
+      assert.strictEqual(error?.option, "concurrency", `limit ${limit}`)
+      assert.match(error?.message ?? "", /concurrency limit must be a whole number of at least 1/)
+    }
+    assert.match(thrown("Lasts", { concurrency: { key: "k", duration: 0 } })?.message ?? "", /duration must be a positive, finite duration/)
+    assert.strictEqual(thrown("Fine", { concurrency: { key: "k", limit: 3, duration: "1 minute" } }), undefined)
+  })
 })

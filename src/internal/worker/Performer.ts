@@ -27,6 +27,7 @@ const describe = (row: JobRow): JobDescription => ({
   queueName: row.queue_name,
   priority: row.priority,
   attempts: row.attempts,
+  attempt: row.attempts + 1,
   scheduledAt: new Date(row.scheduled_at),
   enqueuedAt: new Date(row.created_at),
   concurrency: row.concurrency_key === null ? null : { key: row.concurrency_key, limit: row.concurrency_limit ?? 1 }
@@ -37,7 +38,7 @@ const annotations = (job: JobDescription) => ({
   jobId: job.id,
   task: job.taskName,
   queue: job.queueName,
-  attempt: job.attempts + 1
+  attempt: job.attempt
 })
 
 // The run is the hot path: its annotations and span cost CPU time per job, so they are made as cheaply as can be.
