@@ -4,7 +4,7 @@
  * `steady-queue.finish` span. When the scope closes, whatever is still queued is written before the worker
  * releases its claims.
  */
-import { Cause, Clock, Effect, Queue, type Schedule, type Scope } from "effect"
+import { Cause, Chunk, Clock, Effect, Queue, type Schedule, type Scope } from "effect"
 import type { JobDescription } from "../CurrentJob.js"
 import { JobEvent, JobEvents } from "../JobEvents.js"
 import * as Liveness from "./Liveness.js"
@@ -76,14 +76,11 @@ export const start = (options: {
       }).pipe(hotSpan("steady-queue.finish", { attributes: { batchSize: jobs.length } }))
 
     // At shutdown: what is left, with a bounded retry so a database that is gone cannot hold the process forever.
-    const flushAll = Effect.flatMap(Queue.takeAll(queue), (chunk) => {
-      const all = Array.from(chunk)
-      const batches = Array.from({ length: Math.ceil(all.length / batchSize) }, (_, i) => all.slice(i * batchSize, (i + 1) * batchSize))
-      return Effect.forEach(batches, (batch) =>
-        finish(batch, writeRetry).pipe(
+    const flushAll = Effect.flatMap(Queue.takeAll(queue), (all) =>
+      Effect.forEach(Chunk.chunksOf(all, batchSize), (batch) =>
+        finish(Chunk.toReadonlyArray(batch), writeRetry).pipe(
           Effect.catchAll((e) => Effect.logError("steady-queue: could not record finished jobs before shutdown", e))
-        ), { discard: true })
-    })
+        ), { discard: true }))
     yield* Effect.addFinalizer(() => flushAll)
     // While running, a batch is retried until it is written: an outcome is never dropped (a batch that cannot be
     // written stops the worker through its liveness, and pruning takes the jobs). Interrupted (shutdown) while

@@ -33,7 +33,7 @@ const make = Effect.gen(function*() {
       const jobs = yield* prepareJobs(Array.from(requests), now)
       if (jobs.length === 0) return []
       return yield* announceEnqueued(events, wakeup, yield* store.enqueue(jobs, now))
-    }).pipe(Effect.tap((jobs) => Effect.annotateCurrentSpan("jobs", jobs.length)), hotSpan("steady-queue.enqueue"))
+    }).pipe(hotSpan("steady-queue.enqueue", {}, (jobs) => ({ jobs: jobs.length })))
 
   const service: JobClientService = {
     enqueue: (request) => Effect.map(enqueueAll([request]), (jobs) => jobs[0]),

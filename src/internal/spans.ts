@@ -8,8 +8,17 @@ import { Effect, type Tracer } from "effect"
 /** Effect's built-in tracer, read once: a constant of the library, not state of this process. */
 const defaultTracer = Effect.runSync(Effect.tracer)
 
-export const hotSpan = (name: string, options: Omit<Tracer.SpanOptions, "captureStackTrace"> = {}) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.tracerWith((tracer) =>
-    tracer === defaultTracer ? effect : Effect.withSpan(effect, name, { ...options, captureStackTrace: false })
-  )
+export const hotSpan = <A>(
+  name: string,
+  options: Omit<Tracer.SpanOptions, "captureStackTrace"> = {},
+  /** Attributes known once the effect succeeded, set on this span only (never on a caller's). */
+  resultAttributes?: (a: A) => Record<string, unknown>
+) =>
+<E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.tracerWith((tracer) => {
+    if (tracer === defaultTracer) return effect
+    const annotated = resultAttributes === undefined
+      ? effect
+      : Effect.tap(effect, (a) => Effect.annotateCurrentSpan(resultAttributes(a)))
+    return Effect.withSpan(annotated, name, { ...options, captureStackTrace: false })
+  })

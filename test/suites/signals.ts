@@ -12,12 +12,13 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, inject, type MockInstance, vi } from "vitest"
+import { describe, inject } from "vitest"
 import { JobClient } from "../../src/index.js"
 import * as Signals from "../../src/internal/Signals.js"
 import { Db, reset, suiteLayer } from "../support/databases.js"
 import { count, eventually, Probe, scaled } from "../support/harness.js"
 import { awaitExit, type Child, track } from "../support/processes.js"
+import { isolated, listenerCounts } from "../support/signals.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const script = "test/support/child-worker.ts"
@@ -180,30 +181,6 @@ export const signalsSuite = () =>
       }).pipe(TestServices.provideLive), within(bounds.startup, bounds.exit))
   })
 
-const handled = ["SIGINT", "SIGTERM", "SIGQUIT"] as const
-
-/**
- * Runs `body` with no other listener on the signals handled, `process.kill` stubbed (signals are emitted, never
- * sent), and the test process's own listeners put back after.
- */
-const isolated = <A, E, R>(body: (kill: MockInstance<typeof process.kill>) => Effect.Effect<A, E, R>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const saved = handled.map((signal) => [signal, process.listeners(signal)] as const)
-      for (const signal of handled) process.removeAllListeners(signal)
-      return { saved, kill: vi.spyOn(process, "kill").mockImplementation(() => true) }
-    }),
-    ({ kill }) => body(kill),
-    ({ kill, saved }) =>
-      Effect.sync(() => {
-        kill.mockRestore()
-        for (const [signal, listeners] of saved) {
-          process.removeAllListeners(signal)
-          for (const l of listeners) process.on(signal, l)
-        }
-      })
-  )
-
 /** What `NodeRuntime.runMain` installs: one handler for both signals, removed when it first runs. */
 const runMainLike = () => {
   let interrupted = 0
@@ -221,7 +198,6 @@ const runMainLike = () => {
   }
 }
 
-const listenerCounts = () => handled.map((signal) => process.listenerCount(signal))
 
 /** The handlers themselves, in this process, with emitted signals: each ordering and fallback is fast to check. */
 export const signalHandlersSuite = () =>

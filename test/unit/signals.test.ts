@@ -1,29 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Layer, Option, Scope } from "effect"
-import { type MockInstance, vi } from "vitest"
+import { isolated, listenerCounts } from "../support/signals.js"
 import { awaitQuit, isQuitting, ShutdownSignals } from "../../src/internal/Signals.js"
-
-const handled = ["SIGINT", "SIGTERM", "SIGQUIT"] as const
-const listenerCounts = () => handled.map((signal) => process.listenerCount(signal))
-
-/** No other listener on the signals handled, `process.kill` stubbed (signals are emitted, never sent), all put back after. */
-const isolated = <A, E, R>(body: (kill: MockInstance<typeof process.kill>) => Effect.Effect<A, E, R>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const saved = handled.map((signal) => [signal, process.listeners(signal)] as const)
-      for (const signal of handled) process.removeAllListeners(signal)
-      return { saved, kill: vi.spyOn(process, "kill").mockImplementation(() => true) }
-    }),
-    ({ kill }) => body(kill),
-    ({ kill, saved }) =>
-      Effect.sync(() => {
-        kill.mockRestore()
-        for (const [signal, listeners] of saved) {
-          process.removeAllListeners(signal)
-          for (const l of listeners) process.on(signal, l)
-        }
-      })
-  )
 
 /** Builds the layer in a scope of its own, to be closed by the test. */
 const build = (escalates: boolean) =>

@@ -71,8 +71,7 @@ export const start = (options: {
         if (selection._tag === "List") return yield* claimFrom(selection.names, limit, now)
         return queues.all && store.claimGuardsPauses ? [] : yield* store.claim(undefined, limit, processId, now)
       }).pipe(
-        Effect.tap((claimed) => Effect.annotateCurrentSpan("claimed", claimed.length)),
-        hotSpan("steady-queue.claim", { attributes: { queues: queueNames, batchSize: limit } })
+        hotSpan("steady-queue.claim", { attributes: { queues: queueNames, batchSize: limit } }, (claimed) => ({ claimed: claimed.length }))
       )
 
     const launch = (row: JobRow) =>
@@ -91,13 +90,13 @@ export const start = (options: {
     const recoverLostClaims = Effect.gen(function*() {
       const held = yield* store.ownership.claimedBy(processId)
       const lost = held.filter((id) => !running.fibers.has(id) && !options.outcomePending(id))
-      if (lost.length === 0) return true
+      if (lost.length === 0) return
       const released = yield* store.claimed.release(lost, processId, yield* Clock.currentTimeMillis)
       if (released.length > 0) {
         yield* Effect.logWarning(`steady-queue: ${released.length} job(s) claimed by a poll whose answer was lost went back to ready`)
       }
-      return true
     }).pipe(
+      Effect.as(true),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.failCause(cause)
