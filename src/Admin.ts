@@ -125,6 +125,12 @@ export interface AdminService {
     filter: JobFilter & { readonly state: DiscardableState }
   ) => Effect.Effect<number, PersistenceError>
   readonly discardAllFailed: Effect.Effect<number, PersistenceError>
+  /**
+   * Cancels a job: one that waits (ready, scheduled, blocked) ends cancelled now ("cancelled"); a running one is
+   * interrupted by its worker within a second and then ends cancelled ("requested"); "ended" if it had ended
+   * already (succeeded, failed or cancelled), which changes nothing.
+   */
+  readonly cancel: (id: number) => Effect.Effect<"cancelled" | "requested" | "ended", JobNotFoundError | PersistenceError>
   /** Makes a scheduled job due now. */
   readonly runNow: (jobId: number) => Effect.Effect<void, JobNotFoundError | JobNotScheduledError | PersistenceError>
   /** Deletes finished jobs older than `olderThan`, in batches; returns how many. */
@@ -164,6 +170,7 @@ export const retryMany = (ids: ReadonlyArray<number>) => Effect.flatMap(Admin, (
 export const retryAll = (filter: JobFilter) => Effect.flatMap(Admin, (a) => a.retryAll(filter))
 export const retryAllFailed = Effect.flatMap(Admin, (a) => a.retryAllFailed)
 export const discard = (id: number) => Effect.flatMap(Admin, (a) => a.discard(id))
+export const cancel = (id: number) => Effect.flatMap(Admin, (a) => a.cancel(id))
 export const discardMany = (ids: ReadonlyArray<number>) => Effect.flatMap(Admin, (a) => a.discardMany(ids))
 export const discardAll = (filter: JobFilter & { readonly state: DiscardableState }) =>
   Effect.flatMap(Admin, (a) => a.discardAll(filter))

@@ -5,8 +5,11 @@
 import { type Option, Schema } from "effect"
 import type { JobError } from "./JobError.js"
 
-/** Where a job is: waiting for its time, waiting for a worker, held by one, waiting for a slot, or done. */
-export const JobStates = ["scheduled", "ready", "claimed", "blocked", "failed", "finished"] as const
+/**
+ * Where a job is: waiting for its time, waiting for a worker, held by one, waiting for a slot, or done (failed,
+ * finished, or cancelled).
+ */
+export const JobStates = ["scheduled", "ready", "claimed", "blocked", "failed", "finished", "cancelled"] as const
 export const JobState = Schema.Literal(...JobStates)
 export type JobState = typeof JobState.Type
 
@@ -48,6 +51,40 @@ export interface JobDescription {
   readonly concurrency: { readonly key: string; readonly limit: number } | null
 }
 
+/**
+ * A job as its handle reports it: waiting (scheduled, ready, blocked, or retrying: scheduled again after a failed
+ * attempt), running, ended (succeeded, failed, cancelled), or missing (never existed, or deleted since).
+ */
+export const JobStatuses = [
+  "scheduled",
+  "ready",
+  "blocked",
+  "running",
+  "retrying",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "missing"
+] as const
+export type JobStatus = typeof JobStatuses[number]
+
+/** A failed attempt of a job, kept with it. */
+export interface AttemptInfo {
+  /** 1 for the first run. */
+  readonly attempt: number
+  readonly error: JobError
+  /** The process it ran on. */
+  readonly processId: Option.Option<number>
+  readonly startedAt: Option.Option<Date>
+  readonly finishedAt: Date
+}
+
+/** How a job ended, as stored: its encoded result, its last error, or its cancellation. */
+export type JobOutcome =
+  | { readonly _tag: "Succeeded"; readonly result: string | null }
+  | { readonly _tag: "Failed"; readonly error: JobError }
+  | { readonly _tag: "Cancelled" }
+
 /** One job in full, as `JobClient.find` reads it. */
 export interface JobInfo extends Omit<JobDescription, "enqueuedAt" | "concurrency" | "attempt"> {
   /** The payload as stored (encoded JSON). */
@@ -60,10 +97,35 @@ export interface JobInfo extends Omit<JobDescription, "enqueuedAt" | "concurrenc
   readonly error: Option.Option<JobError>
   /** The process holding the job while it is claimed, or the one it failed on. */
   readonly processId: Option.Option<number>
+  /** When its current (or last) attempt started, once it has. */
+  readonly startedAt: Option.Option<Date>
+  /** The handler's result, encoded with the task's `success` schema (JSON), once it succeeded. */
+  readonly result: Option.Option<string>
+  /** Every failed attempt, oldest first, each with its error, process and times. */
+  readonly attemptHistory: ReadonlyArray<AttemptInfo>
+  /** When a job waiting to be retried runs next. */
+  readonly nextRetryAt: Option.Option<Date>
+  /** Its task's timeout and attempt limit, as enqueued. */
+  readonly timeoutMs: Option.Option<number>
+  readonly maxAttempts: Option.Option<number>
+  /** A running job asked to stop: its worker interrupts it. */
+  readonly cancelRequested: boolean
 }
 
-/** A job as lists show it: everything but its payload. */
-export interface ListedJob extends Omit<JobInfo, "arguments" | "updatedAt"> {
+/** The parts of `JobInfo` only the one-job read has. */
+type OneJobOnly =
+  | "arguments"
+  | "updatedAt"
+  | "startedAt"
+  | "result"
+  | "attemptHistory"
+  | "nextRetryAt"
+  | "timeoutMs"
+  | "maxAttempts"
+  | "cancelRequested"
+
+/** A job as lists show it: everything but its payload and the details of its attempts. */
+export interface ListedJob extends Omit<JobInfo, OneJobOnly> {
   /** When the job entered its state. */
   readonly since: Date
 }

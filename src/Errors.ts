@@ -27,6 +27,12 @@ export class PayloadEncodeError extends Schema.TaggedError<PayloadEncodeError>()
   message: Schema.String
 }) {}
 
+/** The handler's result did not encode with the task's `success` schema; the attempt failed. */
+export class ResultEncodeError extends Schema.TaggedError<ResultEncodeError>()("ResultEncodeError", {
+  taskName: Schema.String,
+  message: Schema.String
+}) {}
+
 /** A claimed job names a task no handler is registered for in this process. */
 export class UnknownTaskError extends Schema.TaggedError<UnknownTaskError>()("UnknownTaskError", {
   taskName: Schema.String,
@@ -122,6 +128,45 @@ export class DatabaseUnavailableError extends Schema.TaggedError<DatabaseUnavail
 /** `SteadyQueue.fromUrl` (or the CLI) needs a database driver the app has not installed. */
 export class MissingDriverError extends Schema.TaggedError<MissingDriverError>()("MissingDriverError", {
   packageName: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The handler ran longer than its task's `timeout`: its fiber was interrupted (its finalizers ran). */
+export class JobTimeoutError extends Schema.TaggedError<JobTimeoutError>()("JobTimeoutError", {
+  taskName: Schema.String,
+  timeoutMs: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** The job was not started within its task's `expire` of its scheduled time, so it was not run (nor retried). */
+export class JobExpiredError extends Schema.TaggedError<JobExpiredError>()("JobExpiredError", {
+  taskName: Schema.String,
+  expireMs: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
+ * What `JobHandle.await` fails with for a job that failed with something its task's `error` schema does not
+ * declare (a defect, a timeout, an expiry, a lost process, or a task without an `error` schema): the stored tag,
+ * message and stack.
+ */
+export class JobFailedError extends Schema.TaggedError<JobFailedError>()("JobFailedError", {
+  jobId: Schema.Number,
+  tag: Schema.String,
+  message: Schema.String,
+  stack: Schema.NullOr(Schema.String)
+}) {}
+
+/** The awaited job was cancelled. */
+export class JobCancelledError extends Schema.TaggedError<JobCancelledError>()("JobCancelledError", {
+  jobId: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** `JobHandle.await` gave up: the job had not ended within the timeout (it goes on). */
+export class JobAwaitTimeoutError extends Schema.TaggedError<JobAwaitTimeoutError>()("JobAwaitTimeoutError", {
+  jobId: Schema.Number,
+  timeoutMs: Schema.Number,
   message: Schema.String
 }) {}
 

@@ -5,8 +5,9 @@
  */
 import { Context, type Duration, Effect, type Either, type Option } from "effect"
 import { Admin, type ClearFinishedOptions } from "./Admin.js"
-import type { EnqueuedJob, JobInfo } from "./Domain.js"
+import type { JobInfo } from "./Domain.js"
 import type { InvalidJobOptionsError, PayloadEncodeError, PersistenceError } from "./Errors.js"
+import type { CancelOptions, EnqueuedHandle, HandleOperations, ResultCodecs } from "./JobHandle.js"
 
 export type { EnqueuedJob } from "./Domain.js"
 export type { ClearFinishedOptions } from "./Admin.js"
@@ -22,25 +23,45 @@ export interface EnqueueOptions {
   readonly runAt?: Date
 }
 
-/** A job ready to be enqueued, made by `Task.job`; enqueue several at once with `JobClient.enqueueAll`. */
-export interface JobRequest {
+/**
+ * A job ready to be enqueued, made by `Task.job`; enqueue several at once with `JobClient.enqueueAll`. `A` and
+ * `E` are its task's result and declared failures, which its handle decodes.
+ */
+export interface JobRequest<A = unknown, E = unknown> {
   readonly taskName: string
   readonly queue: string
   readonly priority: number
   readonly options: EnqueueOptions
   /** The task's concurrency control, resolved for this payload. */
   readonly concurrency: { readonly key: string; readonly limit: number; readonly durationMs: number } | undefined
+  /** The task's timeout and attempt limit, kept with the job for operators; null when it has none. */
+  readonly timeoutMs?: number | null
+  readonly maxAttempts?: number | null
+  /** How the job's handle reads its result and failures back. */
+  readonly codecs: ResultCodecs<A, E>
   readonly encodePayload: () => Either.Either<string, PayloadEncodeError>
+}
+
+/** The handles of requests enqueued together, each typed by its own task. */
+export type HandlesOf<Rs extends ReadonlyArray<JobRequest>> = {
+  readonly [K in keyof Rs]: Rs[K] extends JobRequest<infer A, infer E> ? EnqueuedHandle<A, E> : never
 }
 
 export type EnqueueError = InvalidJobOptionsError | PayloadEncodeError | PersistenceError
 
 export type { JobInfo, JobState, QueueInfo } from "./Domain.js"
 
-export interface JobClientService {
-  readonly enqueue: (request: JobRequest) => Effect.Effect<EnqueuedJob, EnqueueError>
-  /** Validates and encodes every request first; then one multi-row INSERT per table per 1,000 jobs, in one transaction. */
-  readonly enqueueAll: (requests: Iterable<JobRequest>) => Effect.Effect<ReadonlyArray<EnqueuedJob>, EnqueueError>
+export interface JobClientService extends HandleOperations {
+  readonly enqueue: <A, E>(request: JobRequest<A, E>) => Effect.Effect<EnqueuedHandle<A, E>, EnqueueError>
+  /**
+   * Validates and encodes every request first; then one multi-row INSERT per table per 1,000 jobs, in one
+   * transaction. Returns a handle per request, in order.
+   */
+  readonly enqueueAll: {
+    <const Rs extends ReadonlyArray<JobRequest>>(requests: Rs): Effect.Effect<HandlesOf<Rs>, EnqueueError>
+    (requests: Iterable<JobRequest>): Effect.Effect<ReadonlyArray<EnqueuedHandle<unknown, unknown>>, EnqueueError>
+  }
+  /** The job in full (state, attempts, result); none once it is deleted. */
   readonly find: (id: number) => Effect.Effect<Option.Option<JobInfo>, PersistenceError>
 }
 
@@ -48,9 +69,19 @@ export interface JobClientService {
 export class JobClient extends Context.Tag("steady-queue/JobClient")<JobClient, JobClientService>() {}
 
 // Accessors, so producers can write `JobClient.enqueueAll([...])`.
-export const enqueue = (request: JobRequest) => Effect.flatMap(JobClient, (c) => c.enqueue(request))
-export const enqueueAll = (requests: Iterable<JobRequest>) => Effect.flatMap(JobClient, (c) => c.enqueueAll(requests))
+export const enqueue = <A, E>(request: JobRequest<A, E>) => Effect.flatMap(JobClient, (c) => c.enqueue(request))
+export function enqueueAll<const Rs extends ReadonlyArray<JobRequest>>(
+  requests: Rs
+): Effect.Effect<HandlesOf<Rs>, EnqueueError, JobClient>
+export function enqueueAll(
+  requests: Iterable<JobRequest>
+): Effect.Effect<ReadonlyArray<EnqueuedHandle<unknown, unknown>>, EnqueueError, JobClient>
+export function enqueueAll(requests: Iterable<JobRequest>) {
+  return Effect.flatMap(JobClient, (c) => c.enqueueAll(requests))
+}
 export const find = (id: number) => Effect.flatMap(JobClient, (c) => c.find(id))
+/** Cancels a job (see `JobHandle.cancel`): true if it ended cancelled within `wait`. */
+export const cancel = (id: number, options?: CancelOptions) => Effect.flatMap(JobClient, (c) => c.cancel(id, options))
 
 // The operator's actions, now in `Admin`: kept so that code written against them still runs.
 

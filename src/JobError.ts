@@ -6,16 +6,22 @@ import { Cause, Option, Schema } from "effect"
 export class JobError extends Schema.Class<JobError>("JobError")({
   tag: Schema.String,
   message: Schema.String,
-  stack: Schema.NullOr(Schema.String)
+  stack: Schema.NullOr(Schema.String),
+  /** A failure the task's `error` schema declares, encoded with it (JSON), so that it decodes back as itself. */
+  value: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
 }) {
   static readonly decodeJson = Schema.decodeUnknownOption(Schema.parseJson(JobError))
   static readonly encodeJson = Schema.encodeSync(Schema.parseJson(JobError))
 
   /** The first failure of a cause (or its first defect), as stored. */
   static fromCause(cause: Cause.Cause<unknown>): JobError {
+    return JobError.fromUnknown(JobError.errorOf(cause))
+  }
+
+  /** The error a cause stands for: its first failure, or else its first defect. */
+  static errorOf(cause: Cause.Cause<unknown>): unknown {
     const failure = Cause.failureOption(cause)
-    const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
-    return JobError.fromUnknown(error)
+    return Option.isSome(failure) ? failure.value : Cause.squash(cause)
   }
 
   static fromUnknown(error: unknown): JobError {

@@ -14,7 +14,8 @@ export type JobEvent = Data.TaggedEnum<{
   Finished: {
     readonly job: JobDescription
     readonly processId: number
-    readonly outcome: "succeeded" | "failed"
+    /** Failed for good, or failed and to be retried ("retrying"), or stopped by a cancel. */
+    readonly outcome: "succeeded" | "failed" | "retrying" | "cancelled"
     readonly error: JobError | undefined
   }
 }>

@@ -93,12 +93,61 @@ const dashboard = Effect.gen(function*() {
   }
 })
 
+/**
+ * Job handles: a succeeded job keeps its encoded result and when its last attempt started; a cancelled one when it
+ * was cancelled; a job carries its task's timeout and attempt limit (for operators); a running job can be asked to
+ * stop; and every failed attempt is kept with its error, process and times.
+ */
+const handles = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const dialect = yield* family
+  const text = dialect === "mysql" ? "LONGTEXT" : "TEXT"
+  const columns = [
+    ["steady_queue_jobs", "result", `${text} NULL`],
+    ["steady_queue_jobs", "started_at", "BIGINT NULL"],
+    ["steady_queue_jobs", "cancelled_at", "BIGINT NULL"],
+    ["steady_queue_jobs", "timeout_ms", "BIGINT NULL"],
+    ["steady_queue_jobs", "max_attempts", "INTEGER NULL"],
+    ["steady_queue_claimed_executions", "cancel_requested_at", "BIGINT NULL"]
+  ] as const
+  for (const [table, name, type] of columns) {
+    if (dialect === "pg") {
+      yield* sql.unsafe(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${name} ${type}`)
+      continue
+    }
+    // SQLite runs a migration in one transaction; MySQL commits each DDL statement, so look first.
+    const exists = dialect === "mysql"
+      ? (yield* sql`SELECT 1 AS x FROM information_schema.columns WHERE table_schema = DATABASE()
+                    AND table_name = ${table} AND column_name = ${name}`).length > 0
+      : false
+    if (!exists) yield* sql.unsafe(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`)
+  }
+  const id = { pg: "BIGSERIAL PRIMARY KEY", mysql: "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY", sqlite: "INTEGER PRIMARY KEY AUTOINCREMENT" }[dialect]
+  const body = `id ${id},
+    job_id BIGINT NOT NULL,
+    attempt INTEGER NOT NULL,
+    process_id BIGINT NULL,
+    started_at BIGINT NULL,
+    finished_at BIGINT NOT NULL,
+    error ${text} NOT NULL,
+    created_at BIGINT NOT NULL,
+    FOREIGN KEY (job_id) REFERENCES steady_queue_jobs (id) ON DELETE CASCADE`
+  if (dialect === "mysql") {
+    yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS steady_queue_attempts (${body},
+      KEY ix_sq_attempts_job (job_id, attempt)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`)
+    return
+  }
+  yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS steady_queue_attempts (${body})`)
+  yield* sql.unsafe(`CREATE INDEX IF NOT EXISTS ix_sq_attempts_job ON steady_queue_attempts (job_id, attempt)`)
+})
+
 const migrations = {
   "0001_create_tables": createTables,
   "0002_recurring_time_zone": addRecurringTimeZone,
   "0003_concurrency_settings": addConcurrencySettings,
   "0004_recurring_concurrency": addRecurringConcurrency,
-  "0005_dashboard": dashboard
+  "0005_dashboard": dashboard,
+  "0006_handles": handles
 }
 
 /** Applies pending migrations on the `SqlClient` in context; returns the ones applied now. */

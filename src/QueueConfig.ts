@@ -4,6 +4,8 @@
  */
 import { Config, Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { InvalidConfigError } from "./Errors.js"
+import * as RetryPolicies from "./internal/RetryPolicy.js"
+import type { RetryPolicy } from "./TaskRegistry.js"
 
 /** The seeds' defaults, as named constants. */
 export const defaults = {
@@ -80,6 +82,17 @@ export const SchedulerConfig = Schema.Struct({
 })
 export type SchedulerConfig = typeof SchedulerConfig.Type
 
+/** The retry policy of tasks that declare none: `maxAttempts` runs in all, exponential backoff between them. */
+export const RetryConfig = Schema.Struct({
+  maxAttempts: PositiveInt,
+  /** The wait before the first retry; each next one is `factor` times longer. */
+  initialDelay: withDefault(DurationValue, () => Duration.seconds(1)),
+  factor: withDefault(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), () => 2),
+  /** No wait longer than this. */
+  maxDelay: Schema.optional(DurationValue)
+})
+export type RetryConfig = typeof RetryConfig.Type
+
 export const QueueConfigSchema = Schema.Struct({
   workers: withDefault(Schema.Array(WorkerConfig), () => [Schema.decodeSync(WorkerConfig)({})]),
   dispatchers: withDefault(Schema.Array(DispatcherConfig), () => [Schema.decodeSync(DispatcherConfig)({})]),
@@ -94,10 +107,16 @@ export const QueueConfigSchema = Schema.Struct({
   supervisorPidfile: withDefault(Schema.NullOr(Schema.String), () => defaults.supervisorPidfile),
   shutdownTimeout: withDefault(DurationValue, () => defaults.shutdownTimeout),
   preserveFinishedJobs: withDefault(Schema.Boolean, () => defaults.preserveFinishedJobs),
-  clearFinishedJobsAfter: withDefault(DurationValue, () => defaults.clearFinishedJobsAfter)
+  clearFinishedJobsAfter: withDefault(DurationValue, () => defaults.clearFinishedJobsAfter),
+  /** The retry policy of tasks without one of their own; null (the default) retries nothing automatically. */
+  retry: withDefault(Schema.NullOr(RetryConfig), () => null)
 })
 
 export type QueueConfig = typeof QueueConfigSchema.Type
+
+/** The configuration's default retry policy, for workers and for failing the jobs of lost processes. */
+export const retryPolicy = (config: QueueConfig): RetryPolicy =>
+  config.retry === null ? RetryPolicies.never : RetryPolicies.exponential(config.retry)
 /** What users write: every field optional, durations in any accepted form. */
 export type QueueConfigInput = typeof QueueConfigSchema.Encoded
 export type WorkerConfigInput = typeof WorkerConfig.Encoded

@@ -25,6 +25,7 @@ import { loadDriver } from "./internal/drivers.js"
 import * as JobClientLive from "./internal/JobClientLive.js"
 import * as RuntimeContext from "./internal/RuntimeContext.js"
 import { Store } from "./internal/Store.js"
+import { Notices } from "./internal/Notices.js"
 import { Wakeup } from "./internal/Wakeup.js"
 
 export { Runtime, type RuntimeService } from "./Runtime.js"
@@ -50,7 +51,11 @@ export interface LayerOptions extends MigrateOptions {
 export type LayerError = UnsupportedDatabaseError | MigrationError | SqlError.SqlError
 
 export const layer = (options: LayerOptions = {}): Layer.Layer<Services, LayerError, SqlClient.SqlClient> => {
-  const internals = Layer.merge(Store.layerWith({ joinAppTransactions: options.joinAppTransactions ?? true }), Wakeup.layer)
+  const internals = Layer.mergeAll(
+    Store.layerWith({ joinAppTransactions: options.joinAppTransactions ?? true }),
+    Wakeup.layer,
+    Notices.layer
+  )
   const registries = Layer.mergeAll(JobEvents.layer, TaskRegistry.layer, RecurringRegistry.layer)
   const services = Layer.merge(AdminLive.layer, RuntimeContext.layer).pipe(
     Layer.provideMerge(JobClientLive.layer),

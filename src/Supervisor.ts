@@ -84,7 +84,8 @@ const workerOptions = (config: QueueConfig.QueueConfig, w: QueueConfig.WorkerCon
   heartbeatInterval: config.processHeartbeatInterval,
   aliveThreshold: config.processAliveThreshold,
   preserveFinishedJobs: config.preserveFinishedJobs,
-  shutdownTimeout: config.shutdownTimeout
+  shutdownTimeout: config.shutdownTimeout,
+  retry: QueueConfig.retryPolicy(config)
 })
 
 const schedulerOptions = (config: QueueConfig.QueueConfig, scheduler: QueueConfig.SchedulerConfig, supervisorId: number) => ({
@@ -133,7 +134,7 @@ const startForked = (config: QueueConfig.QueueConfig, supervisorId: number) =>
       ...expandWorkers(config).map(({ index }) => ({ kind: "worker" as const, index })),
       ...(config.scheduler === null ? [] : [{ kind: "scheduler" as const, index: 0 }])
     ]
-    const children = yield* Fork.supervise(roles, supervisorId)
+    const children = yield* Fork.supervise(roles, supervisorId, QueueConfig.retryPolicy(config))
     yield* Effect.addFinalizer(() => children.stop(config.shutdownTimeout))
     return { workerIds: [], dispatcherIds: [], schedulerId: null }
   })
@@ -185,7 +186,7 @@ const startSupervisor = <R>(config: QueueConfig.QueueConfig, hooks: Hooks<R>) =>
     }), hooks.onStart, hooks.onStop)
 
     // Maintenance: prune at start (what the last run left behind) and at every heartbeat interval.
-    yield* pruneDeadProcesses(config.processAliveThreshold, supervisorId).pipe(
+    yield* pruneDeadProcesses(config.processAliveThreshold, supervisorId, QueueConfig.retryPolicy(config)).pipe(
       Effect.catchAll((e) => Effect.logWarning("steady-queue: pruning failed", e)),
       Effect.repeat(Schedule.spaced(config.processHeartbeatInterval)),
       Effect.forkScoped

@@ -7,7 +7,9 @@
 import { Duration, Effect, type Scope } from "effect"
 import type { JobEvents } from "./JobEvents.js"
 import { defaults, type WorkerConfig } from "./QueueConfig.js"
-import type { TaskRegistry } from "./TaskRegistry.js"
+import type { RetryPolicy, TaskRegistry } from "./TaskRegistry.js"
+import * as RetryPolicies from "./internal/RetryPolicy.js"
+import * as CancelWatch from "./internal/worker/CancelWatch.js"
 import * as Finisher from "./internal/Finisher.js"
 import * as Liveness from "./internal/Liveness.js"
 import { randomName, registerRow } from "./internal/ProcessRow.js"
@@ -34,6 +36,8 @@ export interface WorkerOptions {
    * long stops its handlers, claims nothing and stops heartbeating, so that pruning takes its jobs.
    */
   readonly aliveThreshold?: Duration.DurationInput
+  /** The retry policy of tasks that have none of their own (default: no retries). */
+  readonly retry?: RetryPolicy
 }
 
 export const fromConfig = (config: WorkerConfig): WorkerOptions => ({
@@ -81,7 +85,14 @@ export const start = (
       liveness,
       onFenced: () => dropLost
     })
-    const perform = yield* Performer.make({ processId, running, finisher, liveness, dropLost })
+    const perform = yield* Performer.make({
+      processId,
+      running,
+      finisher,
+      liveness,
+      dropLost,
+      defaultRetry: options.retry ?? RetryPolicies.never
+    })
     const poller = yield* Poller.start({
       processId,
       queues,
@@ -92,6 +103,8 @@ export const start = (
       outcomePending: (jobId) => liveness.pending.has(jobId),
       perform
     })
+
+    yield* CancelWatch.start({ processId, running })
 
     yield* Liveness.watch(liveness, {
       processId,

@@ -24,7 +24,8 @@ export const stateLabels: Record<JobState, string> = {
   claimed: "In progress",
   blocked: "Blocked",
   failed: "Failed",
-  finished: "Finished"
+  finished: "Finished",
+  cancelled: "Cancelled"
 }
 
 const time = (view: View, date: Date) => html`<time datetime="${date.toISOString()}" title="${timestamp(date)}">${relative(date, view.now)}</time>`
@@ -121,7 +122,8 @@ const sinceHeading: Record<JobState, string> = {
   claimed: "Started",
   blocked: "Blocked since",
   failed: "Failed",
-  finished: "Finished"
+  finished: "Finished",
+  cancelled: "Cancelled"
 }
 
 export const jobsPage = (view: View, options: ListOptions, page: JobPage, counts: ReadonlyArray<StateCount>): Html =>

@@ -8,7 +8,9 @@ import { Cause, Chunk, Clock, Effect, Queue, type Schedule, type Scope } from "e
 import type { JobDescription } from "../CurrentJob.js"
 import { JobEvent, JobEvents } from "../JobEvents.js"
 import * as Liveness from "./Liveness.js"
+import { Notices } from "./Notices.js"
 import { writeRetry } from "./ProcessRow.js"
+import type { Finishing } from "./Storage.js"
 import { Store } from "./Store.js"
 import { hotSpan } from "./spans.js"
 
@@ -16,9 +18,14 @@ import { hotSpan } from "./spans.js"
 const batchSize = 500
 
 export interface Finisher {
-  /** Queues a job that succeeded. Never waits: the queue is bounded in practice by claims, which also need the
-   * database, so a job fiber handing on its outcome can never hold up a shutdown. */
-  readonly offer: (job: JobDescription) => Effect.Effect<void>
+  /** Queues a job that succeeded, with its encoded result. Never waits: the queue is bounded in practice by
+   * claims, which also need the database, so a job fiber handing on its outcome can never hold up a shutdown. */
+  readonly offer: (job: JobDescription, result: string | null) => Effect.Effect<void>
+}
+
+/** A job that succeeded, as its batch writes it. */
+interface Succeeded extends Finishing {
+  readonly job: JobDescription
 }
 
 export const start = (options: {
@@ -28,14 +35,15 @@ export const start = (options: {
   readonly liveness: Liveness.Liveness
   /** Jobs whose claim was gone when their success was written: the worker was pruned. */
   readonly onFenced: (jobs: ReadonlyArray<JobDescription>) => Effect.Effect<void>
-}): Effect.Effect<Finisher, never, Store | JobEvents | Scope.Scope> =>
+}): Effect.Effect<Finisher, never, Store | Notices | JobEvents | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
     const events = yield* JobEvents
+    const notices = yield* Notices
     const { liveness, processId } = options
-    const queue = yield* Queue.unbounded<JobDescription>()
+    const queue = yield* Queue.unbounded<Succeeded>()
 
-    const write = (jobs: ReadonlyArray<JobDescription>, retry: Schedule.Schedule<unknown, unknown>) =>
+    const write = (jobs: ReadonlyArray<Succeeded>, retry: Schedule.Schedule<unknown, unknown>) =>
       Liveness.retryWrite(
         Effect.flatMap(
           Clock.currentTimeMillis,
@@ -49,21 +57,22 @@ export const start = (options: {
         }
       )
 
-    const announce = (jobs: ReadonlyArray<JobDescription>, finished: ReadonlySet<number>) =>
+    const announce = (done: ReadonlyArray<Succeeded>, finished: ReadonlySet<number>) =>
       Effect.gen(function*() {
+        yield* notices.settled([...finished])
         yield* events.publishAll(
-          jobs.filter((job) => finished.has(job.id)).map((job) =>
-            JobEvent.Finished({ job, processId, outcome: "succeeded", error: undefined })
+          done.filter((d) => finished.has(d.id)).map((d) =>
+            JobEvent.Finished({ job: d.job, processId, outcome: "succeeded", error: undefined })
           )
         )
-        const fenced = jobs.filter((job) => !finished.has(job.id))
+        const fenced = done.filter((d) => !finished.has(d.id)).map((d) => d.job)
         for (const job of fenced) {
           yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its success was not recorded`)
         }
         if (fenced.length > 0) yield* options.onFenced(fenced)
       })
 
-    const finish = (jobs: ReadonlyArray<JobDescription>, retry: Schedule.Schedule<unknown, unknown>) =>
+    const finish = (jobs: ReadonlyArray<Succeeded>, retry: Schedule.Schedule<unknown, unknown>) =>
       Effect.gen(function*() {
         const finished = new Set(yield* write(jobs, retry))
         yield* Liveness.settle(liveness, jobs.map((j) => j.id))
@@ -100,6 +109,10 @@ export const start = (options: {
       })
     ).pipe(Effect.forever, Effect.forkScoped)
     return {
-      offer: (job) => Effect.zipRight(Liveness.outcomePending(liveness, job.id), Effect.asVoid(Queue.offer(queue, job)))
+      offer: (job, result) =>
+        Effect.zipRight(
+          Liveness.outcomePending(liveness, job.id),
+          Effect.asVoid(Queue.offer(queue, { id: job.id, concurrency: job.concurrency, result, job }))
+        )
     }
   })

@@ -7,6 +7,7 @@ import { Deferred, Duration, Effect, Fiber, Option, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { ProcessExitError } from "../Errors.js"
 import { failProcess } from "./Prune.js"
+import * as RetryPolicy from "./RetryPolicy.js"
 import { awaitQuit, isQuitting } from "./Signals.js"
 import { Store } from "./Store.js"
 
@@ -62,7 +63,7 @@ const exitOf = (child: ChildProcess) =>
   })
 
 /** Fails the jobs a dead child still held, with the way it died. */
-const reapChild = (supervisorId: number, pid: number, exit: ChildExit) =>
+const reapChild = (supervisorId: number, pid: number, exit: ChildExit, defaultRetry: RetryPolicy.RetryPolicy) =>
   Effect.gen(function*() {
     const store = yield* Store
     for (const id of yield* store.processes.bySupervisorAndPid(supervisorId, pid)) {
@@ -71,7 +72,7 @@ const reapChild = (supervisorId: number, pid: number, exit: ChildExit) =>
         exitCode: exit.code,
         signal: exit.signal,
         message: `process ${id} (pid ${pid}) exited unexpectedly (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`})`
-      }))
+      }), defaultRetry)
       if (failed.length > 0) yield* Effect.logWarning(`steady-queue: ${failed.length} job(s) of process ${id} failed with ProcessExitError`)
     }
   }).pipe(Effect.catchAll((e) => Effect.logError("steady-queue: could not fail the jobs of a dead child", e)))
@@ -85,7 +86,7 @@ export interface Children {
 }
 
 /** Starts one child per role and keeps it running until `stop`. */
-export const supervise = (roles: ReadonlyArray<Role>, supervisorId: number) =>
+export const supervise = (roles: ReadonlyArray<Role>, supervisorId: number, defaultRetry: RetryPolicy.RetryPolicy = RetryPolicy.never) =>
   Effect.gen(function*() {
     const live = new Map<Role, ChildProcess>()
     const stopping = yield* Deferred.make<void>()
@@ -99,7 +100,7 @@ export const supervise = (roles: ReadonlyArray<Role>, supervisorId: number) =>
           live.delete(role)
           if (yield* Deferred.isDone(stopping)) return
           yield* Effect.logWarning(`steady-queue: ${role.kind} ${role.index} (pid ${child.pid}) exited (${exit.signal ?? exit.code}); restarting`)
-          if (child.pid !== undefined) yield* reapChild(supervisorId, child.pid, exit)
+          if (child.pid !== undefined) yield* reapChild(supervisorId, child.pid, exit, defaultRetry)
           yield* Effect.sleep(Duration.seconds(1))
         }
       })
@@ -134,7 +135,7 @@ export const supervise = (roles: ReadonlyArray<Role>, supervisorId: number) =>
           if (child.exitCode === null && child.signalCode === null) {
             child.kill("SIGKILL")
             const exit = yield* exitOf(child)
-            if (child.pid !== undefined) yield* reapChild(supervisorId, child.pid, exit)
+            if (child.pid !== undefined) yield* reapChild(supervisorId, child.pid, exit, defaultRetry)
           }
         }
       })

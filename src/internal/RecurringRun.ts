@@ -24,7 +24,9 @@ export const enqueueRun = (
     scheduledAt: runAt,
     concurrencyKey: task.concurrency?.key ?? null,
     concurrencyLimit: task.concurrency?.limit ?? null,
-    concurrencyDurationMs: task.concurrency?.durationMs ?? null
+    concurrencyDurationMs: task.concurrency?.durationMs ?? null,
+    timeoutMs: null,
+    maxAttempts: null
   }
   return store.withTransaction(Effect.gen(function*() {
     const [row] = yield* store.enqueue([job], now)

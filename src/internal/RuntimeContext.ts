@@ -6,10 +6,11 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { Runtime, type RuntimeService, TypeId } from "../Runtime.js"
+import { Notices } from "./Notices.js"
 import { Store } from "./Store.js"
 import { Wakeup } from "./Wakeup.js"
 
-export type Internals = Store | Wakeup
+export type Internals = Store | Wakeup | Notices
 
 interface RuntimeInternals extends RuntimeService {
   readonly context: Context.Context<Internals>
@@ -25,7 +26,7 @@ export const layer: Layer.Layer<Runtime, never, Internals | SqlClient.SqlClient>
     const runtime: RuntimeInternals = {
       [TypeId]: TypeId,
       // Only these two: the whole context would carry the layer's own scope into every fiber given it.
-      context: Context.pick(Store, Wakeup)(yield* Effect.context<Internals>()),
+      context: Context.pick(Store, Wakeup, Notices)(yield* Effect.context<Internals>()),
       sql: yield* SqlClient.SqlClient
     }
     return runtime

@@ -6,6 +6,7 @@
  */
 import type { Effect } from "effect"
 import type { PersistenceError } from "../Errors.js"
+import type { CancelStorage } from "./storage/Cancel.js"
 import type { ClaimedStorage, OwnershipStorage } from "./storage/Claimed.js"
 import type { EnqueueStorage } from "./storage/Enqueue.js"
 import type { FailedStorage } from "./storage/Failed.js"
@@ -19,10 +20,11 @@ import type { RetentionStorage } from "./storage/Retention.js"
 import type { ScheduledStorage } from "./storage/Scheduled.js"
 import type { SemaphoreStorage } from "./storage/Semaphores.js"
 
-export type { ClaimedStorage, Ending, OwnershipStorage } from "./storage/Claimed.js"
+export type { CancelResult, CancelStorage } from "./storage/Cancel.js"
+export type { AttemptEnd, AttemptEnding, ClaimedStorage, Ending, Finishing, OwnershipStorage } from "./storage/Claimed.js"
 export type { EnqueueStorage, InsertedJob, NewJob } from "./storage/Enqueue.js"
 export type { FailedStorage } from "./storage/Failed.js"
-export type { JobStorage, JobWithStateRow, ListedJobRow, ListFilter, ListingStorage } from "./storage/Listing.js"
+export type { AttemptRow, JobStorage, JobWithStateRow, ListedJobRow, ListFilter, ListingStorage } from "./storage/Listing.js"
 export type { LastRunRow, MinuteCountRow, OverviewStorage, ProcessOverviewRow } from "./storage/Overview.js"
 export type { NewProcess, ProcessStorage } from "./storage/Processes.js"
 export type { QueueRow, QueueStorage } from "./storage/Queues.js"
@@ -34,6 +36,7 @@ export type { SemaphoreStorage, Slot } from "./storage/Semaphores.js"
 
 export interface Storage extends EnqueueStorage, ReadyStorage, RetentionStorage {
   readonly claimed: ClaimedStorage
+  readonly cancellation: CancelStorage
   readonly ownership: OwnershipStorage
   readonly scheduled: ScheduledStorage
   readonly failed: FailedStorage

@@ -5,6 +5,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { claimGuardsPauses, makeClaim } from "./sql/claim.js"
+import { makeCancel } from "./sql/cancel.js"
 import { makeClaimed } from "./sql/claimed.js"
 import { detect, type Dialect } from "./sql/dialect.js"
 import { makeEnqueue } from "./sql/enqueue.js"
@@ -35,6 +36,7 @@ const make = Effect.gen(function*() {
     claim: makeClaim(sql, info),
     claimGuardsPauses: claimGuardsPauses(info),
     claimed: makeClaimed(sql, info, semaphores),
+    cancellation: makeCancel(sql, info, semaphores),
     ownership: makeOwnership(sql),
     scheduled: makeScheduled(sql, info, semaphores.dispatchJobs),
     listing: makeListing(sql, info),

@@ -85,7 +85,9 @@ const prepare = (request: JobRequest, now: number): Either.Either<NewJob, Invali
       scheduledAt: at,
       concurrencyKey: request.concurrency?.key ?? null,
       concurrencyLimit: request.concurrency?.limit ?? null,
-      concurrencyDurationMs: request.concurrency?.durationMs ?? null
+      concurrencyDurationMs: request.concurrency?.durationMs ?? null,
+      timeoutMs: request.timeoutMs ?? null,
+      maxAttempts: request.maxAttempts ?? null
     }))
   )
 }

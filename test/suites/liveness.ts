@@ -19,7 +19,7 @@ const Limited = Task.make("LivenessLimited", {
 
 /** The statements that take a claim to finish, fail or release a job (one per dialect's code path). */
 const takesClaims = (text: string) =>
-  /^\s*(WITH taken AS \(\s*)?DELETE FROM steady_queue_claimed_executions|^\s*SELECT id, job_id FROM steady_queue_claimed_executions/
+  /^\s*(WITH taken AS \(\s*)?DELETE FROM steady_queue_claimed_executions|^\s*SELECT id, job_id(, created_at, cancel_requested_at)?\s+FROM steady_queue_claimed_executions/
     .test(text)
 
 /** Runs `effect` (and the fibers it forks) with claim-taking statements replaced by `replace` while it says so. */

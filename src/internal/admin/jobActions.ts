@@ -14,6 +14,7 @@ import {
 import { JobClient } from "../../JobClient.js"
 import { defaults } from "../../QueueConfig.js"
 import { Store } from "../Store.js"
+import { Notices } from "../Notices.js"
 import { Wakeup } from "../Wakeup.js"
 
 export type JobActions = Pick<
@@ -27,6 +28,7 @@ export type JobActions = Pick<
   | "discardAll"
   | "discardAllFailed"
   | "runNow"
+  | "cancel"
   | "clearFinishedJobs"
 >
 
@@ -38,6 +40,7 @@ export const make = Effect.gen(function*() {
   const store = yield* Store
   const client = yield* JobClient
   const wakeup = yield* Wakeup
+  const notices = yield* Notices
 
   const requireJob = (id: number) =>
     Effect.flatMap(client.find(id), Option.match({
@@ -101,6 +104,14 @@ export const make = Effect.gen(function*() {
       })),
     discardAll,
     discardAllFailed: discardAll({ state: "failed" }),
+    cancel: (id) =>
+      Effect.gen(function*() {
+        const result = yield* store.cancellation.cancel(id, yield* Clock.currentTimeMillis)
+        if (result === "missing") return yield* new JobNotFoundError({ jobId: id, message: `job ${id} does not exist` })
+        if (result === "requested") yield* notices.cancelRequested([id])
+        if (result === "cancelled") yield* notices.settled([id])
+        return result
+      }),
     runNow: (jobId) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis

@@ -24,6 +24,8 @@ export const makeInsertJobs = (dialect: Dialect) => {
     concurrency_key: job.concurrencyKey,
     concurrency_limit: job.concurrencyLimit,
     concurrency_duration: job.concurrencyDurationMs,
+    timeout_ms: job.timeoutMs,
+    max_attempts: job.maxAttempts,
     created_at: now,
     updated_at: now
   })
@@ -66,14 +68,16 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient, dialect: Dialect) => {
             ${column((j) => j.taskName)}::text[], ${column((j) => j.arguments)}::text[],
             ${column((j) => j.priority)}::int4[], ${column((j) => j.scheduledAt)}::int8[],
             ${column((j) => j.concurrencyKey)}::text[], ${column((j) => j.concurrencyLimit)}::int4[],
-            ${column((j) => j.concurrencyDurationMs)}::int8[]
+            ${column((j) => j.concurrencyDurationMs)}::int8[], ${column((j) => j.timeoutMs)}::int8[],
+            ${column((j) => j.maxAttempts)}::int4[]
           ) WITH ORDINALITY AS t(public_id, queue_name, task_name, arguments, priority, scheduled_at, concurrency_key,
-                                 concurrency_limit, concurrency_duration, ord)
+                                 concurrency_limit, concurrency_duration, timeout_ms, max_attempts, ord)
         ), jobs AS (
           INSERT INTO steady_queue_jobs (public_id, queue_name, task_name, arguments, priority, attempts, scheduled_at,
-                                         concurrency_key, concurrency_limit, concurrency_duration, created_at, updated_at)
+                                         concurrency_key, concurrency_limit, concurrency_duration, timeout_ms, max_attempts,
+                                         created_at, updated_at)
           SELECT public_id, queue_name, task_name, arguments, priority, 0, scheduled_at, concurrency_key, concurrency_limit,
-                 concurrency_duration, ${now}, ${now}
+                 concurrency_duration, timeout_ms, max_attempts, ${now}, ${now}
           FROM input ORDER BY ord
           RETURNING id, public_id, queue_name, priority, scheduled_at, concurrency_key
         ), ready AS (

@@ -28,7 +28,7 @@ const ListedRow = Schema.Struct({
 })
 const decode = Schema.decodeUnknown(Schema.Array(ListedRow))
 
-const executionTable: Record<Exclude<JobState, "finished">, string> = {
+const executionTable: Record<Exclude<JobState, "finished" | "cancelled">, string> = {
   ready: "steady_queue_ready_executions",
   scheduled: "steady_queue_scheduled_executions",
   claimed: "steady_queue_claimed_executions",
@@ -49,8 +49,12 @@ export const makeListing = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const limit = (n: number) => dialect.limit(Math.max(1, Math.min(1000, Math.trunc(n))))
 
   const list = (f: ListFilter) => {
-    if (f.state === "finished") {
-      const where = sql.and([sql`j.finished_at IS NOT NULL`, ...filters(f, "j.id")])
+    if (f.state === "finished" || f.state === "cancelled") {
+      // A cancelled job is kept like a finished one, with the time it was cancelled.
+      const ended = f.state === "finished"
+        ? sql`j.finished_at IS NOT NULL AND j.cancelled_at IS NULL`
+        : sql`j.cancelled_at IS NOT NULL`
+      const where = sql.and([ended, ...filters(f, "j.id")])
       return sql`SELECT ${columns}, j.finished_at AS since, NULL AS error, NULL AS process_id
                  FROM steady_queue_jobs j WHERE ${where} ORDER BY j.id DESC ${limit(f.limit)}`.pipe(
         Effect.flatMap(decode)

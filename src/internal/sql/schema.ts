@@ -59,6 +59,7 @@ export type TableName =
   | "steady_queue_processes"
   | "steady_queue_recurring_tasks"
   | "steady_queue_recurring_executions"
+  | "steady_queue_attempts"
 
 const column = (name: string, kind: ColumnKind, options: { readonly nullable?: boolean; readonly default?: string } = {}): Column => ({
   name,
@@ -98,7 +99,12 @@ export const tables: Record<TableName, Table> = {
       createdAt,
       updatedAt,
       nullable("concurrency_limit", "int"),
-      nullable("concurrency_duration", "bigint")
+      nullable("concurrency_duration", "bigint"),
+      nullable("result", "text"),
+      nullable("started_at", "bigint"),
+      nullable("cancelled_at", "bigint"),
+      nullable("timeout_ms", "bigint"),
+      nullable("max_attempts", "int")
     ],
     indexes: [
       unique("ix_sq_jobs_public_id", "public_id"),
@@ -124,7 +130,7 @@ export const tables: Record<TableName, Table> = {
   ),
   steady_queue_claimed_executions: execution(
     "claimed_executions",
-    [nullable("process_id", "bigint"), createdAt],
+    [nullable("process_id", "bigint"), createdAt, nullable("cancel_requested_at", "bigint")],
     [index("ix_sq_claimed_executions_process", "process_id", "job_id")]
   ),
   steady_queue_blocked_executions: execution(
@@ -209,5 +215,19 @@ export const tables: Record<TableName, Table> = {
     "recurring_executions",
     [column("task_key", "name"), column("run_at", "bigint"), createdAt],
     [unique("ix_sq_recurring_executions_task_run", "task_key", "run_at")]
-  )
+  ),
+  steady_queue_attempts: {
+    columns: [
+      id,
+      jobId,
+      column("attempt", "int"),
+      nullable("process_id", "bigint"),
+      nullable("started_at", "bigint"),
+      column("finished_at", "bigint"),
+      column("error", "text"),
+      createdAt
+    ],
+    indexes: [index("ix_sq_attempts_job", "job_id", "attempt")],
+    foreignKeys: [{ columns: ["job_id"], references: { table: "steady_queue_jobs", columns: ["id"] }, onDelete: "CASCADE" }]
+  }
 }

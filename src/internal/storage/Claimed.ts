@@ -4,6 +4,7 @@
  */
 import type { Effect } from "effect"
 import type { PersistenceError } from "../../Errors.js"
+import type { JobRow } from "./Ready.js"
 import type { Slot } from "./Semaphores.js"
 
 type Ids = ReadonlyArray<number>
@@ -14,9 +15,36 @@ export interface Ending {
   readonly concurrency: Slot | null
 }
 
+/** A job that succeeded, with its encoded result (null when its task has no `success` schema). */
+export interface Finishing extends Ending {
+  readonly result: string | null
+}
+
+/** An attempt that did not succeed, with what its job does next. */
+export interface AttemptEnding extends Ending {
+  readonly queueName: string
+  readonly priority: number
+  /** Which run this was: 1 for the first. */
+  readonly attempt: number
+  /** The error, as stored (`JobError`'s JSON). */
+  readonly error: string
+  /** When to run it again; null: it fails for good. */
+  readonly retryAt: number | null
+  /** The attempt was stopped by a cancel: the job ends cancelled. */
+  readonly cancelled: boolean
+}
+
+/** How an attempt ended: as asked, cancelled instead (a cancel came first), or not at all (the claim was gone). */
+export type AttemptEnd = "failed" | "retrying" | "cancelled" | "lost"
+
 export interface ClaimedStorage {
-  /** Finishes the jobs `processId` still holds (kept as finished with `preserve`, deleted otherwise); returns their ids. */
-  readonly finish: (jobs: ReadonlyArray<Ending>, processId: number, now: number, preserve: boolean) => Effect.Effect<Ids, PersistenceError>
+  /**
+   * Finishes the jobs `processId` still holds, storing their results (kept as finished with `preserve`, deleted
+   * otherwise); returns their ids.
+   */
+  readonly finish: (jobs: ReadonlyArray<Finishing>, processId: number, now: number, preserve: boolean) => Effect.Effect<Ids, PersistenceError>
+  /** Ends an attempt that failed, timed out, expired or was cancelled, if `processId` still holds the job. */
+  readonly endAttempt: (ending: AttemptEnding, processId: number, now: number) => Effect.Effect<AttemptEnd, PersistenceError>
   /** Records the failure if `processId` still holds the job; returns whether it did. */
   readonly fail: (job: Ending, processId: number, error: string, now: number) => Effect.Effect<boolean, PersistenceError>
   /** Puts jobs `processId` holds back in ready (all of them when `jobIds` is undefined); returns their ids. */
@@ -28,4 +56,6 @@ export interface ClaimedStorage {
 export interface OwnershipStorage {
   /** The ids of the jobs `processId` holds. */
   readonly claimedBy: (processId: number) => Effect.Effect<Ids, PersistenceError>
+  /** The jobs `processId` holds, as claimed. */
+  readonly held: (processId: number) => Effect.Effect<ReadonlyArray<JobRow>, PersistenceError>
 }

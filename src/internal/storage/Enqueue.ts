@@ -15,6 +15,8 @@ export interface NewJob {
   readonly concurrencyKey: string | null
   readonly concurrencyLimit: number | null
   readonly concurrencyDurationMs: number | null
+  readonly timeoutMs: number | null
+  readonly maxAttempts: number | null
 }
 
 /** A job as written, with the id the database gave it. */

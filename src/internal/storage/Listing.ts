@@ -15,10 +15,27 @@ export interface JobWithStateRow extends JobRow {
   readonly state: JobState | null
   readonly error: string | null
   readonly process_id: number | null
+  readonly result: string | null
+  readonly started_at: number | null
+  readonly timeout_ms: number | null
+  readonly max_attempts: number | null
+  readonly cancel_requested_at: number | null
+}
+
+/** A failed attempt, as kept. */
+export interface AttemptRow {
+  readonly job_id: number
+  readonly attempt: number
+  readonly process_id: number | null
+  readonly started_at: number | null
+  readonly finished_at: number
+  readonly error: string
 }
 
 export interface JobStorage {
   readonly find: (id: number) => Effect.Effect<Option.Option<JobWithStateRow>, PersistenceError>
+  /** The failed attempts of a job, oldest first. */
+  readonly attempts: (jobId: number) => Effect.Effect<ReadonlyArray<AttemptRow>, PersistenceError>
   readonly findMany: (ids: Ids) => Effect.Effect<ReadonlyArray<JobWithStateRow>, PersistenceError>
   /** Failed job ids after `afterJobId`, oldest failure first. */
   readonly failed: (limit: number, afterJobId: number) => Effect.Effect<Ids, PersistenceError>

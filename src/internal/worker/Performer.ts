@@ -4,14 +4,26 @@
  * `steady-queue.run` span, and every log line within it, the handler's own included, carries the job's `jobId`,
  * `task`, `queue` and `attempt`.
  */
-import { Cause, Clock, Effect, Exit, FiberRef, HashMap } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, FiberRef, HashMap, Option, type Schedule } from "effect"
 import type { JobDescription } from "../../Domain.js"
-import { UnknownTaskError } from "../../Errors.js"
+import {
+  JobCancelledError,
+  JobExpiredError,
+  JobFailedError,
+  JobTimeoutError,
+  ProcessExitError,
+  ProcessPrunedError,
+  UnknownTaskError
+} from "../../Errors.js"
 import { JobError } from "../../JobError.js"
 import { JobEvent, JobEvents } from "../../JobEvents.js"
-import { TaskRegistry } from "../../TaskRegistry.js"
+import { type RegisteredHandler, TaskRegistry } from "../../TaskRegistry.js"
 import type * as Finisher from "../Finisher.js"
 import * as Liveness from "../Liveness.js"
+import { writeRetry } from "../ProcessRow.js"
+import { Notices } from "../Notices.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import type { AttemptEnding } from "../Storage.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
 import * as Running from "./Running.js"
@@ -56,42 +68,47 @@ const annotateFiber = (annotated: ReturnType<typeof annotations>) =>
 const unknownTask = (taskName: string) =>
   Exit.fail(new UnknownTaskError({ taskName, message: `no handler is registered for task "${taskName}"` }))
 
+/** Failures that no retry can mend: the job is not retried whatever its policy says. */
+const neverRetried = new Set(["UnknownTaskError", "PayloadDecodeError", "ResultEncodeError", "JobExpiredError"])
+
 export const make = (options: {
   readonly processId: number
   readonly running: Running.Running
   readonly finisher: Finisher.Finisher
   readonly liveness: Liveness.Liveness
+  /** The policy of tasks that have none of their own. */
+  readonly defaultRetry: RetryPolicy.RetryPolicy
   /** Interrupts the handlers of jobs whose claim is no longer this worker's. */
   readonly dropLost: Effect.Effect<void>
-}): Effect.Effect<Perform, never, Store | TaskRegistry | JobEvents> =>
+}): Effect.Effect<Perform, never, Store | Notices | TaskRegistry | JobEvents> =>
   Effect.gen(function*() {
     const store = yield* Store
     const registry = yield* TaskRegistry
     const events = yield* JobEvents
+    const notices = yield* Notices
     const { liveness, processId, running } = options
 
-    // Retried until written, like successes; a failure that cannot be written stops the worker through its
+    // Retried until written, like successes; an ending that cannot be written stops the worker through its
     // liveness. Interrupted (shutdown past its timeout, or the worker stopping), the job is left to the release
     // or to pruning.
-    const recordFailure = (job: JobDescription, error: JobError) =>
+    const recordEnding = (job: JobDescription, ending: AttemptEnding, error: JobError, retry: Schedule.Schedule<unknown, unknown>) =>
       Effect.gen(function*() {
         yield* Liveness.outcomePending(liveness, job.id)
-        const recorded = yield* Liveness.retryWrite(
-          Effect.flatMap(Clock.currentTimeMillis, (now) => store.claimed.fail(job, processId, JobError.encodeJson(error), now)),
+        const end = yield* Liveness.retryWrite(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => store.claimed.endAttempt(ending, processId, now)),
           {
             timeout: liveness.attemptTimeout,
-            schedule: Liveness.untilWritten,
-            merge: (a, late) => a || late,
+            schedule: retry,
+            merge: (a, late) => (a === "lost" ? late : a),
             onFailure: (e) => Effect.logWarning(`steady-queue: could not record the failure of job ${job.id}; retrying`, e)
           }
         )
-        if (recorded) {
-          yield* events.publish(JobEvent.Finished({ job, processId, outcome: "failed", error }))
-        }
-        else {
+        if (end === "lost") {
           yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its failure was not recorded`)
-          yield* options.dropLost
+          return yield* options.dropLost
         }
+        yield* notices.settled([job.id])
+        yield* events.publish(JobEvent.Finished({ job, processId, outcome: end, error }))
       }).pipe(
         Effect.ensuring(Liveness.settle(liveness, [job.id])),
         Effect.catchAllCause((cause) =>
@@ -100,27 +117,83 @@ export const make = (options: {
         hotSpan("steady-queue.fail", { attributes: { jobId: job.id } })
       )
 
-    // Only the handler, and a failure write that is retrying, can be interrupted: once a handler has succeeded, its
-    // outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
+    /** When the job runs again after this failure, if it does. */
+    const retryAt = (job: JobDescription, handler: RegisteredHandler | undefined, stored: JobError, failure: unknown, now: number) =>
+      neverRetried.has(stored.tag)
+        ? Effect.succeed(Option.none<number>())
+        : RetryPolicy.nextRunAt(handler?.retry ?? options.defaultRetry, job.attempt, attemptError(job, stored, failure), now)
+
+    const endWith = (job: JobDescription, error: JobError, retry: Option.Option<number>, cancelled: boolean) =>
+      recordEnding(job, {
+        id: job.id,
+        concurrency: job.concurrency,
+        queueName: job.queueName,
+        priority: job.priority,
+        attempt: job.attempt,
+        error: JobError.encodeJson(error),
+        retryAt: Option.getOrNull(retry),
+        cancelled
+      }, error, cancelled ? writeRetry : Liveness.untilWritten)
+
+    /** The handler, bounded by the task's timeout: past it the handler's fiber is interrupted. */
+    const bounded = (handler: RegisteredHandler, job: JobDescription, payload: string) => {
+      const run = handler.run(payload, job)
+      const timeoutMs = handler.timeoutMs
+      return timeoutMs === undefined ? run : Effect.timeoutFail(run, {
+        duration: Duration.millis(timeoutMs),
+        onTimeout: () =>
+          new JobTimeoutError({ taskName: job.taskName, timeoutMs, message: `job ${job.id} (${job.taskName}) ran longer than ${timeoutMs} ms` })
+      })
+    }
+
+    const expired = (job: JobDescription, handler: RegisteredHandler | undefined, now: number) =>
+      handler?.expireMs !== undefined && now > job.scheduledAt.getTime() + handler.expireMs
+        ? new JobExpiredError({
+          taskName: job.taskName,
+          expireMs: handler.expireMs,
+          message: `job ${job.id} (${job.taskName}) was not started within ${handler.expireMs} ms of its scheduled time`
+        })
+        : undefined
+
+    // Only the handler, and an ending's write that is retrying, can be interrupted: once a handler has succeeded,
+    // its outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
     // A failed job, once its failure is handed on, fails with its error, so that its span says so.
     const perform = (job: JobDescription, payload: string): Effect.Effect<void, JobError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           yield* events.publish(JobEvent.Started({ job, processId }))
           const handler = registry.get(job.taskName)
-          const exit = handler === undefined ? unknownTask(job.taskName) : yield* Effect.exit(restore(handler.run(payload, job)))
-          if (Exit.isSuccess(exit)) {
-
-            return yield* options.finisher.offer(job)
+          const tooLate = expired(job, handler, yield* Clock.currentTimeMillis)
+          const exit = handler === undefined
+            ? unknownTask(job.taskName)
+            : tooLate !== undefined
+            ? Exit.fail(tooLate)
+            : yield* Effect.exit(restore(bounded(handler, job, payload)))
+          if (Exit.isSuccess(exit)) return yield* options.finisher.offer(job, exit.value)
+          const interrupted = Cause.isInterruptedOnly(exit.cause)
+          // Interrupted because the job was cancelled: it ends cancelled, never retried.
+          // The fiber itself was interrupted, so the write cannot be made interruptible again: it is retried for a
+          // bounded time instead (past it, the claim is released at shutdown or failed by pruning).
+          if (interrupted && running.cancelling.has(job.id)) {
+            const error = JobError.fromUnknown(new JobCancelledError({ jobId: job.id, message: `job ${job.id} was cancelled while running` }))
+            yield* endWith(job, error, Option.none(), true)
+            return yield* Effect.fail(error)
           }
           // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted because the job
           // is no longer this worker's: nothing to write. Interrupted otherwise (the handler interrupted itself):
           // a failure like any other.
-          if (Running.interruptedByWorker(running, job.id) && Cause.isInterruptedOnly(exit.cause)) return
+          if (interrupted && Running.interruptedByWorker(running, job.id)) return
+          const failure = JobError.errorOf(exit.cause)
+          const encoded = handler?.encodeError(failure)
           const error = JobError.fromCause(exit.cause)
-          yield* Effect.logWarning(`steady-queue: job ${job.id} (${job.taskName}) failed: ${error.tag}: ${error.message}`)
-          yield* restore(recordFailure(job, error))
-          return yield* Effect.fail(error)
+          const stored = encoded === undefined ? error : new JobError({ ...error, value: encoded })
+          const retry = yield* retryAt(job, handler, stored, failure, yield* Clock.currentTimeMillis)
+          yield* Effect.logWarning(
+            `steady-queue: job ${job.id} (${job.taskName}) failed: ${error.tag}: ${error.message}` +
+              (Option.isSome(retry) ? `; attempt ${job.attempt + 1} at ${new Date(retry.value).toISOString()}` : "")
+          )
+          yield* restore(endWith(job, stored, retry, false))
+          return yield* Effect.fail(stored)
         })
       )
 
@@ -136,3 +209,13 @@ export const make = (options: {
       )
     }
   })
+
+/**
+ * What a retry policy sees of a failure: a declared failure or a timeout as itself, anything else as
+ * `JobFailedError` with the stored tag, message and stack.
+ */
+export const attemptError = (job: { readonly id: number }, stored: JobError, failure: unknown): unknown =>
+  stored.value !== null || failure instanceof JobTimeoutError || failure instanceof ProcessPrunedError ||
+    failure instanceof ProcessExitError
+    ? failure
+    : new JobFailedError({ jobId: job.id, tag: stored.tag, message: stored.message, stack: stored.stack })

@@ -14,6 +14,8 @@ export interface Running {
    * interrupted and they write no outcome.
    */
   readonly lost: Set<number>
+  /** Running jobs interrupted because they were cancelled: they end cancelled. */
+  readonly cancelling: Set<number>
   /** Jobs started and not yet ended. Only the poller raises it, so reading it there never over-claims. */
   inFlight: number
   /** Set when shutdown begins: from then on an interrupted handler is the worker's doing, not a failure. */
@@ -25,6 +27,7 @@ export interface Running {
 export const make: Effect.Effect<Running> = Effect.map(Queue.sliding<void>(1), (slotFreed) => ({
   fibers: new Map(),
   lost: new Set(),
+  cancelling: new Set(),
   inFlight: 0,
   stopping: false,
   slotFreed
@@ -40,6 +43,7 @@ export const ended = (running: Running, jobId: number): Effect.Effect<void> =>
     running.inFlight--
     running.fibers.delete(jobId)
     running.lost.delete(jobId)
+    running.cancelling.delete(jobId)
     return Queue.offer(running.slotFreed, undefined)
   })
 
@@ -49,6 +53,18 @@ export const drop = (running: Running, jobId: number, fiber: Fiber.RuntimeFiber<
     running.lost.add(jobId)
     return Fiber.interruptFork(fiber)
   })
+
+/** Interrupts the handlers of running jobs asked to cancel (each once): they end cancelled. */
+export const cancel = (running: Running, jobIds: ReadonlyArray<number>): Effect.Effect<void> =>
+  Effect.forEach(jobIds, (jobId) => {
+    const fiber = running.fibers.get(jobId)
+    if (fiber === undefined || running.cancelling.has(jobId) || running.lost.has(jobId)) return Effect.void
+    running.cancelling.add(jobId)
+    return Effect.zipRight(
+      Effect.logInfo(`steady-queue: job ${jobId} was cancelled; its handler is interrupted`),
+      Fiber.interruptFork(fiber)
+    )
+  }, { discard: true })
 
 /** Interrupts every running handler (the worker stops for want of liveness). */
 export const dropAll = (running: Running): Effect.Effect<void> =>
