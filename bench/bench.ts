@@ -19,6 +19,7 @@ import * as path from "node:path"
 import mysql from "mysql2/promise"
 import pg from "pg"
 import { JobClient, JobEvents, Migrations, SteadyQueue, Task, Worker } from "../src/index.js"
+import type { JobRequest } from "../src/JobClient.js"
 import { cliBench } from "./cli.js"
 import { dashboardBench } from "./dashboard.js"
 
@@ -41,6 +42,8 @@ const singleCount = Math.min(n, 2000)
 const latencyCount = 500
 
 const Noop = Task.make("Noop", { payload: Schema.Struct({ n: Schema.Number }) })
+/** A no-op whose result is stored with the job: the drain's difference to Noop's is the cost of a result. */
+const Echo = Task.make("Echo", { payload: Schema.Struct({ n: Schema.Number }), success: Schema.Struct({ n: Schema.Number }) })
 
 // --- Throwaway databases --------------------------------------------------------------------------------------
 
@@ -110,6 +113,7 @@ const analyze = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     orElse: () => sql`ANALYZE`
   }))
 const requests = (count: number) => Array.from({ length: count }, (_, i) => Noop.job({ n: i }))
+const echoRequests = (count: number) => Array.from({ length: count }, (_, i) => Echo.job({ n: i }))
 
 const enqueueBulk = Effect.gen(function*() {
   yield* clear
@@ -134,9 +138,9 @@ const startWorker = (pollingInterval: Duration.DurationInput) =>
     return events
   })
 
-const drain = Effect.gen(function*() {
+const drainOf = (jobs: ReadonlyArray<JobRequest>) => Effect.gen(function*() {
   yield* clear
-  yield* JobClient.enqueueAll(requests(n))
+  yield* JobClient.enqueueAll(jobs)
   yield* analyze
   // Timed from before the worker starts (it registers, then polls) until the last Finished event.
   const [elapsed] = yield* Effect.timed(Effect.gen(function*() {
@@ -152,6 +156,9 @@ const drain = Effect.gen(function*() {
   }))
   return rate(n, elapsed)
 }).pipe(Effect.scoped) // the worker's shutdown is not timed
+
+const drain = Effect.suspend(() => drainOf(requests(n)))
+const drainWithResults = Effect.suspend(() => drainOf(echoRequests(n)))
 
 const latency = Effect.gen(function*() {
   yield* clear
@@ -186,11 +193,15 @@ const measure = Effect.gen(function*() {
   const bulk = yield* enqueueBulk
   const single = yield* enqueueSingle
   const drained = yield* drain
+  const drainedWithResults = yield* drainWithResults
   const lat = yield* latency
   return {
     enqueue_bulk_jobs_per_s: bulk,
     enqueue_single_jobs_per_s: single,
     drain_jobs_per_s: drained,
+    drain_with_results_jobs_per_s: drainedWithResults,
+    // What storing a result adds to each job's share of the drain.
+    result_cost_us_per_job: round2((1e6 / drainedWithResults) - (1e6 / drained)),
     latency_p50_ms: lat.p50,
     latency_p99_ms: lat.p99
   }
@@ -203,7 +214,7 @@ const runDialect = (dialect: Dialect) =>
   Effect.gen(function*() {
     const url = yield* database(dialect)
     // The pool is closed (by `provide`) before the database is dropped (by the outer scope).
-    const services = Noop.toLayer(() => Effect.void).pipe(Layer.provideMerge(SteadyQueue.fromUrl(url, { maxConnections: 10, provideSqlClient: true })))
+    const services = Layer.merge(Noop.toLayer(() => Effect.void), Echo.toLayer((p) => Effect.succeed(p))).pipe(Layer.provideMerge(SteadyQueue.fromUrl(url, { maxConnections: 10, provideSqlClient: true })))
     const result = yield* Effect.provide(measure, services)
     yield* Console.log(JSON.stringify({ dialect, ...result }))
     return true

@@ -49,7 +49,8 @@ export interface JobHandle<A, E> {
   /**
    * Cancels the job: one not started yet is removed at once; a running one is interrupted by its worker (its
    * finalizers run, its slot is given back) and ends cancelled, never retried. True if the job ended cancelled
-   * within `wait`; false if it had ended otherwise, or is still running.
+   * within `wait` (or had been cancelled already); false if it had ended otherwise (succeeded, failed), is
+   * missing, or is still running when `wait` is over.
    */
   readonly cancel: (options?: CancelOptions) => Effect.Effect<boolean, PersistenceError>
 }

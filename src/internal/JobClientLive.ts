@@ -125,6 +125,8 @@ const make = Effect.gen(function*() {
         yield* notices.settled([id])
         return true
       }
+      // Cancelled before (by another cancel, or an operator): it did end cancelled.
+      if (result === "ended") return Option.exists(yield* store.jobs.find(id), (row) => row.state === "cancelled")
       if (result !== "requested") return false
       yield* notices.cancelRequested([id])
       const ended = waitFor(id, Effect.map(store.jobs.find(id), (row) =>
