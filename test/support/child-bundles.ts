@@ -13,7 +13,7 @@ import type { BuildOptions } from "esbuild"
 import type { TestProject } from "vitest/node"
 
 /** The scripts spawnChild may be given, relative to the repository. */
-export const childScripts = ["test/support/child-worker.ts"] as const
+export const childScripts = ["test/support/child-worker.ts", "test/support/handle-worker.ts"] as const
 
 declare module "vitest" {
   export interface ProvidedContext {
