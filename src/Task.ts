@@ -11,6 +11,7 @@ import {
   PayloadDecodeError,
   PayloadEncodeError,
   type ProcessExitError,
+  type ProcessMissingError,
   type ProcessPrunedError,
   ResultEncodeError
 } from "./Errors.js"
@@ -50,10 +51,17 @@ export type SuccessOf<S> = [S] extends [void] ? unknown : S
 
 /**
  * What a retry policy's `while` and `schedule` see of a failed attempt: a failure the task's `error` schema
- * declares as itself; a timeout, or the loss of the process that ran it, as that error; anything else (a defect,
+ * declares as itself; a timeout, or the loss of the process that ran it (pruned, exited, or gone from the
+ * process table), as that error; anything else (a defect,
  * an undeclared failure) as `JobFailedError`.
  */
-export type AttemptError<E> = E | JobTimeoutError | ProcessPrunedError | ProcessExitError | JobFailedError
+export type AttemptError<E> =
+  | E
+  | JobTimeoutError
+  | ProcessPrunedError
+  | ProcessExitError
+  | ProcessMissingError
+  | JobFailedError
 
 export interface RetryOptions<E> {
   /** Runs in all, the first included (so 1 means no retry). */

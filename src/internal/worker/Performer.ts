@@ -163,7 +163,7 @@ export const make = (options: {
         Effect.gen(function*() {
           yield* events.publish(JobEvent.Started({ job, processId }))
           const handler = registry.get(job.taskName)
-          const tooLate = expired(job, handler, yield* Clock.currentTimeMillis)
+          const tooLate = handler?.expireMs === undefined ? undefined : expired(job, handler, yield* Clock.currentTimeMillis)
           const exit = handler === undefined
             ? unknownTask(job.taskName)
             : tooLate !== undefined
