@@ -192,10 +192,11 @@ export const makeClaimed = (
                    updated_at = ${now} WHERE id = ${ending.id}`
         end = "cancelled"
       } else if (ending.retryAt !== null) {
-        yield* sql`UPDATE steady_queue_jobs SET attempts = attempts + 1, scheduled_at = ${ending.retryAt}, updated_at = ${now}
-                   WHERE id = ${ending.id}`
+        yield* sql`UPDATE steady_queue_jobs SET attempts = attempts + 1, scheduled_at = ${ending.retryAt},
+                   started_at = ${claim.created_at}, updated_at = ${now} WHERE id = ${ending.id}`
         end = "retrying"
       } else {
+        yield* sql`UPDATE steady_queue_jobs SET started_at = ${claim.created_at}, updated_at = ${now} WHERE id = ${ending.id}`
         yield* executions.failed([ending.id], ending.error, processId, now)
         end = "failed"
       }
