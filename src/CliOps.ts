@@ -1,7 +1,7 @@
 /**
- * The operators' commands: `jobs list|show|retry|discard|cancel`, `queues list|pause|resume` and `status`. Results go to
- * stdout, as aligned tables or, with `--json`, as one JSON document for scripts; problems go to stderr, and the
- * exit code is 1 whenever something asked for was not done.
+ * The operators' commands: `jobs list|show|retry|discard|cancel`, `queues list|pause|resume` and `status`.
+ * Results go to stdout, as aligned tables or, with `--json`, as one JSON document for scripts; problems go to
+ * stderr, and the exit code is 1 whenever something asked for was not done.
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Either, Option, Schema } from "effect"
