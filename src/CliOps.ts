@@ -1,14 +1,15 @@
 /**
- * The operators' commands: `jobs list|retry|discard`, `queues list|pause|resume` and `status`. Results go to
- * stdout, as aligned tables or, with `--json`, as one JSON document for scripts; problems go to stderr, and the
- * exit code is 1 whenever something asked for was not done.
+ * The operators' commands: `jobs list|show|retry|discard|cancel`, `queues list|pause|resume` and `status`.
+ * Results go to stdout, as aligned tables or, with `--json`, as one JSON document for scripts; problems go to
+ * stderr, and the exit code is 1 whenever something asked for was not done.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Clock, Console, Effect, Option, Schema } from "effect"
-import { Admin, type ListedJob, type ProcessInfo, type QueueOverview, type StateCount } from "./Admin.js"
-import { duration, relative } from "./dashboard/format.js"
+import { Clock, Console, Effect, Either, Option, Schema } from "effect"
+import { Admin, type JobDetail, type ListedJob, type ProcessInfo, type QueueOverview, type StateCount } from "./Admin.js"
+import { duration, relative, timestamp } from "./dashboard/format.js"
 import { isOperatorError, type OperatorError, type PersistenceError } from "./Errors.js"
-import { DiscardableStates, type JobState, JobStates } from "./Domain.js"
+import { type AttemptInfo, DiscardableStates, type JobState, JobStates } from "./Domain.js"
+import type { JobError } from "./JobError.js"
 import { databaseUrl, withServices } from "./internal/CliDatabase.js"
 import { sqlClient } from "./internal/RuntimeContext.js"
 import { type Column, oneLine, table } from "./internal/table.js"
@@ -102,7 +103,10 @@ const extraColumn = (state: JobState, now: number): [Column, (job: ListedJob) =>
   }
 }
 
-const jobColumns = [right("ID"), left("TASK"), left("QUEUE"), right("PRIORITY"), right("ATTEMPTS"), left("SINCE")]
+const jobColumns = [right("ID"), left("TASK"), left("QUEUE"), right("PRIORITY"), right("ATTEMPT"), left("SINCE")]
+
+/** Which run of the job it is or was: 1 on its first (`attempts` counts the retries), as the dashboard shows it. */
+const attemptOf = (job: { readonly attempts: number }) => job.attempts + 1
 
 const jobsTable = (state: JobState, jobs: ReadonlyArray<ListedJob>, now: number) => {
   const extra = extraColumn(state, now)
@@ -112,7 +116,7 @@ const jobsTable = (state: JobState, jobs: ReadonlyArray<ListedJob>, now: number)
     job.taskName,
     job.queueName,
     String(job.priority),
-    String(job.attempts),
+    String(attemptOf(job)),
     relative(job.since, now),
     ...(extra ? [extra[1](job)] : [])
   ])
@@ -154,39 +158,53 @@ const list = Command.make("list", {
     )
   )).pipe(Command.withDescription("List jobs in a state (default failed), newest first, a page at a time"))
 
-// jobs retry / jobs discard ----------------------------------------------------------------------------------
+// jobs retry / jobs discard / jobs cancel ---------------------------------------------------------------------
+
+interface Refusal {
+  readonly id: number
+  readonly error: string
+  readonly message: string
+}
 
 interface Outcome {
   readonly done: number
-  readonly errors: ReadonlyArray<{ readonly id: number; readonly error: string; readonly message: string }>
+  readonly errors: ReadonlyArray<Refusal>
 }
 
-/** Applies `action` to each job; a job it refuses is reported and the rest go on, a database error stops all. */
-const eachJob = (
+/**
+ * Applies `action` to each job; a job it refuses is reported and the rest go on, a database error stops all.
+ * Returns what it did to each job it did not refuse, in order.
+ */
+const eachJob = <A>(
   ids: ReadonlyArray<number>,
-  action: (id: number) => Effect.Effect<void, OperatorError | PersistenceError>
+  action: (id: number) => Effect.Effect<A, OperatorError | PersistenceError>
 ) =>
   Effect.forEach(new Set(ids), (id) =>
     action(id).pipe(
-      Effect.as(Option.none()),
-      Effect.catchIf(isOperatorError, (e) => Effect.succeed(Option.some({ id, error: e._tag, message: e.message })))
-    )).pipe(Effect.map((results): Outcome => {
-      const errors = results.flatMap(Option.toArray)
-      return { done: results.length - errors.length, errors }
-    }))
+      Effect.map((value) => Either.right({ id, value })),
+      Effect.catchIf(isOperatorError, (e) => Effect.succeed(Either.left<Refusal>({ id, error: e._tag, message: e.message })))
+    )).pipe(Effect.map((results) => ({
+      done: results.flatMap((r) => Either.isRight(r) ? [r.right] : []),
+      errors: results.flatMap((r) => Either.isLeft(r) ? [r.left] : [])
+    })))
+
+const counted = <A>(outcome: { readonly done: ReadonlyArray<A>; readonly errors: ReadonlyArray<Refusal> }): Outcome => ({
+  done: outcome.done.length,
+  errors: outcome.errors
+})
+
+/** The refusals on stderr (in JSON they are in the document), then exit code 1 if there were any. */
+const refused = (errors: ReadonlyArray<Refusal>, asJson: boolean, what: string) =>
+  Effect.gen(function*() {
+    if (!asJson) for (const e of errors) yield* Console.error(`steady-queue: ${e.message}`)
+    if (errors.length > 0) return yield* new CommandFailedError({ message: `${errors.length} job(s) not ${what}` })
+  })
 
 const report = (verb: "retried" | "discarded", asJson: boolean) => (outcome: Outcome) =>
-  Effect.gen(function*() {
-    if (asJson) {
-      yield* printJson({ [verb]: outcome.done, errors: outcome.errors })
-    } else {
-      for (const e of outcome.errors) yield* Console.error(`steady-queue: ${e.message}`)
-      yield* Console.log(`${verb} ${outcome.done} job(s)`)
-    }
-    if (outcome.errors.length > 0) {
-      return yield* new CommandFailedError({ message: `${outcome.errors.length} job(s) not ${verb}` })
-    }
-  })
+  Effect.zipRight(
+    asJson ? printJson({ [verb]: outcome.done, errors: outcome.errors }) : Console.log(`${verb} ${outcome.done} job(s)`),
+    refused(outcome.errors, asJson, verb)
+  )
 
 const retry = Command.make("retry", { databaseUrl, ids, all, queue: queueFilter, task: taskFilter, json }, (o) =>
   Effect.zipRight(
@@ -194,7 +212,7 @@ const retry = Command.make("retry", { databaseUrl, ids, all, queue: queueFilter,
     withServices(
       o.databaseUrl,
       Effect.gen(function*() {
-        if (!o.all) return yield* eachJob(o.ids, (yield* Admin).retry)
+        if (!o.all) return counted(yield* eachJob(o.ids, (yield* Admin).retry))
         const done = yield* (yield* Admin).retryAll({
           queue: Option.getOrUndefined(o.queue),
           task: Option.getOrUndefined(o.task)
@@ -220,7 +238,7 @@ const discard = Command.make("discard", {
     withServices(
       o.databaseUrl,
       Effect.gen(function*() {
-        if (!o.all) return yield* eachJob(o.ids, (yield* Admin).discard)
+        if (!o.all) return counted(yield* eachJob(o.ids, (yield* Admin).discard))
         const done = yield* (yield* Admin).discardAll({
           state: Option.getOrElse(o.state, () => "failed" as const),
           queue: Option.getOrUndefined(o.queue),
@@ -233,9 +251,139 @@ const discard = Command.make("discard", {
     Command.withDescription("Delete jobs: the given ids, or --all in --state (default failed) filtered by --queue and --task")
   )
 
+/** What cancelling did to a job, as a line of output. */
+const cancelOutcome: Record<"cancelled" | "requested" | "ended", (id: number) => string> = {
+  cancelled: (id) => `cancelled job ${id}`,
+  requested: (id) => `job ${id} is running: asked its worker to stop it`,
+  ended: (id) => `job ${id} had already ended`
+}
+
+const cancel = Command.make("cancel", { databaseUrl, ids, json }, (o) =>
+  Effect.zipRight(
+    o.ids.length === 0 ? fail("give the ids of the jobs") : Effect.void,
+    withServices(
+      o.databaseUrl,
+      Effect.gen(function*() {
+        const outcome = yield* eachJob(o.ids, (yield* Admin).cancel)
+        if (o.json) {
+          yield* printJson({ jobs: outcome.done.map(({ id, value }) => ({ id, outcome: value })), errors: outcome.errors })
+        } else {
+          for (const { id, value } of outcome.done) yield* Console.log(cancelOutcome[value](id))
+        }
+        return yield* refused(outcome.errors, o.json, "cancelled")
+      })
+    )
+  )).pipe(
+    Command.withDescription(
+      "Cancel jobs: one waiting (ready, scheduled, blocked) ends cancelled now, a running one is stopped by its worker"
+    )
+  )
+
+// jobs show --------------------------------------------------------------------------------------------------
+
+/** Stored JSON (a payload, a result) as the value it encodes; the text itself if it is not JSON. */
+const parsedJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+const jobJson = (job: JobDetail) => ({
+  ...job,
+  state: stateName(job.state),
+  arguments: parsedJson(job.arguments),
+  result: Option.map(job.result, parsedJson)
+})
+
+/** "2026-11-23 12:00:05 UTC (3m 4s ago)". */
+const moment = (date: Date, now: number) => `${timestamp(date)} (${relative(date, now)})`
+
+/** Label and value lines, the values aligned; an empty value leaves its line out. */
+const fields = (rows: ReadonlyArray<readonly [string, string | undefined]>) => {
+  const shownRows = rows.flatMap(([label, value]) => (value === undefined ? [] : [[label, value] as const]))
+  const width = Math.max(...shownRows.map(([label]) => label.length))
+  return shownRows.map(([label, value]) => `${label.padEnd(width)}  ${shown(value)}`).join("\n")
+}
+
+/** A titled block of text, indented, each line shown safely. */
+const block = (title: string, text: string) => `${title}\n${text.split(/\r?\n/).map((line) => `  ${shown(line)}`).join("\n")}`
+
+const pretty = (text: string) => {
+  const value = parsedJson(text)
+  return value === text ? text : JSON.stringify(value, null, 2)
+}
+
+const attemptColumns = [right("ATTEMPT"), left("PROCESS"), left("STARTED"), left("FINISHED"), right("TOOK"), left("ERROR")]
+
+const attemptRow = (a: AttemptInfo) => [
+  String(a.attempt),
+  optionally(a.processId, String),
+  optionally(a.startedAt, timestamp),
+  timestamp(a.finishedAt),
+  optionally(a.startedAt, (d) => duration(a.finishedAt.getTime() - d.getTime())),
+  oneLine(`${a.error.tag}: ${a.error.message}`, 80)
+]
+
+/** An error's tag and message, then its stack (which often repeats them as its first line). */
+const errorText = (e: JobError) => {
+  const headline = `${e.tag}: ${e.message}`
+  return e.stack === null ? headline : e.stack.startsWith(headline) ? e.stack : `${headline}\n${e.stack}`
+}
+
+const processText = (job: JobDetail) =>
+  Option.match(job.process, {
+    onNone: () => optionally(job.processId, (id) => `${id} (no longer registered)`),
+    onSome: (p) => `${p.id} (${p.kind} ${p.name}, pid ${p.pid} on ${optionally(p.hostname, String)})`
+  })
+
+const jobText = (job: JobDetail, now: number) => {
+  const whenSome = <A>(value: Option.Option<A>, show: (a: A) => string) => Option.getOrUndefined(Option.map(value, show))
+  const parts = [
+    fields([
+      ["job", String(job.id)],
+      ["state", `${stateName(job.state)}${job.cancelRequested ? " (cancelling: its worker was asked to stop it)" : ""}`],
+      ["task", job.taskName],
+      ["queue", job.queueName],
+      ["public id", job.publicId],
+      ["priority", String(job.priority)],
+      ["attempt", Option.match(job.maxAttempts, { onNone: () => String(attemptOf(job)), onSome: (max) => `${attemptOf(job)} of ${max}` })],
+      ["timeout", whenSome(job.timeoutMs, duration)],
+      ["enqueued", moment(job.createdAt, now)],
+      ["scheduled for", moment(job.scheduledAt, now)],
+      ["next retry", whenSome(job.nextRetryAt, (d) => moment(d, now))],
+      ["started", optionally(job.startedAt, (d) => moment(d, now))],
+      ["finished", optionally(job.finishedAt, (d) => moment(d, now))],
+      ["concurrency key", optionally(job.concurrencyKey, String)],
+      ["process", processText(job)]
+    ]),
+    block("Payload", pretty(job.arguments)),
+    ...Option.toArray(Option.map(job.result, (r) => block("Result", pretty(r)))),
+    ...Option.toArray(Option.map(job.error, (e) => block("Error", errorText(e)))),
+    ...(job.attemptHistory.length === 0 ? [] : [section("Failed attempts", attemptColumns, job.attemptHistory.map(attemptRow))])
+  ]
+  return parts.join("\n\n")
+}
+
+const show = Command.make("show", { databaseUrl, id: Args.integer({ name: "id" }).pipe(Args.withDescription("Job id")), json }, (o) =>
+  withServices(
+    o.databaseUrl,
+    Effect.gen(function*() {
+      const job = yield* (yield* Admin).job(o.id)
+      if (Option.isNone(job)) return yield* fail(`job ${o.id} does not exist`)
+      if (o.json) return yield* printJson(jobJson(job.value))
+      yield* Console.log(jobText(job.value, yield* Clock.currentTimeMillis))
+    })
+  )).pipe(
+    Command.withDescription(
+      "One job in full: state, times, payload, result, last error and every failed attempt (--json: payload and result as JSON values)"
+    )
+  )
+
 const jobs = Command.make("jobs").pipe(
-  Command.withDescription("List, retry and discard jobs"),
-  Command.withSubcommands([list, retry, discard])
+  Command.withDescription("List, show, retry, discard and cancel jobs"),
+  Command.withSubcommands([list, show, retry, discard, cancel])
 )
 
 // queues -----------------------------------------------------------------------------------------------------

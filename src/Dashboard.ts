@@ -1,6 +1,6 @@
 /**
  * The operator dashboard: queues, jobs by state, a job's page, processes, recurring tasks and a chart of the last
- * hour, with retry, discard, run-now, pause and resume. Server-rendered HTML, no script, no external requests.
+ * hour, with retry, discard, run-now, cancel, pause and resume. Server-rendered HTML, no script, no external requests.
  *
  * Mount it in your own `@effect/platform` HTTP server (`Dashboard.layer` on `HttpRouter.Default`, or
  * `Dashboard.router` into any router), or run it alone (`Dashboard.serve`, `npx steady-queue dashboard`).

@@ -3,14 +3,14 @@
  * standalone dashboard server on SQLite. Screenshots go to test-artifacts/dashboard/.
  */
 import { layer } from "@effect/vitest"
-import { Effect, Layer, Option, TestServices } from "effect"
+import { Data, Effect, Layer, Option, Schedule, Schema, TestServices } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { chromium, type Page } from "playwright-core"
 import { assert, describe } from "vitest"
-import { Admin, Dashboard, JobClient } from "../src/index.js"
+import { Admin, CurrentJob, Dashboard, JobClient, Task } from "../src/index.js"
 import { isAvailable, reset, suiteLayer } from "./support/databases.js"
-import { Probe } from "./support/harness.js"
+import { handlers, Probe, startWorker } from "./support/harness.js"
 import { failJob } from "./support/http.js"
 import { freePort } from "./support/processes.js"
 
@@ -23,6 +23,17 @@ if (!hasChromium) {
 }
 
 const artifacts = path.resolve("test-artifacts/dashboard")
+
+class RateLimited extends Data.TaggedError("RateLimited")<{ readonly message: string }> {}
+
+/** Rate limited on its first `failures` attempts, then sends; retried at once, three runs at most. */
+const SendInvoice = Task.make("SendInvoice", {
+  payload: Schema.Struct({ invoice: Schema.Number, failures: Schema.Number }),
+  success: Schema.Struct({ messageId: Schema.String, recipients: Schema.Array(Schema.String) }),
+  retry: { maxAttempts: 3, schedule: Schedule.forever },
+  timeout: "30 seconds",
+  queue: "billing"
+})
 
 const browserPage = (baseUrl: string) =>
   Effect.acquireRelease(
@@ -106,6 +117,48 @@ describe.skipIf(!sqliteReady)("dashboard in Chromium", () => {
 
         yield* ui(() => page.goto("/jobs?state=ready"))
         yield* shot(page, "05-ready-jobs")
+        assert.deepStrictEqual(dialogs, [])
+      }).pipe(TestServices.provideLive))
+
+    it.scoped("an operator reads a job's result and failed attempts, and cancels a waiting job by clicking", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const port = yield* Effect.promise(freePort)
+        yield* Layer.build(Dashboard.serve({ port, auth: Dashboard.basicAuth({ username: "ops", password: "s3cret" }) }))
+        const [sent, failed] = yield* Effect.scoped(Effect.gen(function*() {
+          yield* handlers(SendInvoice.toLayer(({ failures, invoice }) =>
+            Effect.flatMap(CurrentJob.CurrentJob, (job) =>
+              job.attempt <= failures
+                ? Effect.fail(new RateLimited({ message: `429 Too Many Requests (attempt ${job.attempt})` }))
+                : Effect.succeed({ messageId: `msg-${invoice}`, recipients: ["billing@example.com", "ops@example.com"] }))
+          ))
+          yield* startWorker({ queues: ["billing"] })
+          const sent = yield* SendInvoice.enqueue({ invoice: 42, failures: 2 })
+          const failed = yield* SendInvoice.enqueue({ invoice: 43, failures: 3 })
+          yield* sent.await({ timeout: "30 seconds" })
+          yield* Effect.flip(failed.await({ timeout: "30 seconds" }))
+          return [sent, failed] as const
+        }))
+        const waiting = yield* Probe.enqueue({ label: "reminder" }, { delay: "2 hours" })
+
+        const { dialogs, page } = yield* browserPage(`http://127.0.0.1:${port}`)
+        yield* ui(() => page.goto(`/jobs/${sent.id}`))
+        assert.include(yield* ui(() => page.locator("pre.result").innerText()), "\"messageId\": \"msg-42\"")
+        assert.strictEqual(yield* ui(() => page.locator("table.attempts tbody tr").count()), 2)
+        yield* shot(page, "06-job-result-attempts")
+
+        yield* ui(() => page.goto(`/jobs/${failed.id}`))
+        assert.strictEqual(yield* ui(() => page.locator("table.attempts tbody tr").count()), 3)
+        assert.include(yield* ui(() => page.locator("table.attempts").innerText()), "429 Too Many Requests (attempt 3)")
+        yield* shot(page, "07-job-failed-attempts")
+
+        yield* ui(() => page.goto("/jobs?state=scheduled"))
+        yield* ui(() => page.locator(`tr[data-job-id="${waiting.id}"] button`, { hasText: "Cancel" }).click())
+        yield* ui(() => page.waitForSelector(`.flash >> text=Cancelled job ${waiting.id}`))
+        assert.deepStrictEqual(Option.map(yield* JobClient.find(waiting.id), (j) => j.state), Option.some("cancelled"))
+        yield* ui(() => page.click(".tabs >> text=Cancelled"))
+        yield* ui(() => page.waitForSelector(`tr[data-job-id="${waiting.id}"]`))
+        yield* shot(page, "08-cancelled-jobs")
         assert.deepStrictEqual(dialogs, [])
       }).pipe(TestServices.provideLive))
   })

@@ -12,7 +12,7 @@ import type {
   RecurringInfo,
   StateCount
 } from "../Admin.js"
-import type { JobState } from "../Domain.js"
+import { type AttemptInfo, DiscardableStates, type JobState } from "../Domain.js"
 import { throughputChart } from "./chart.js"
 import { duration, optional, relative, timestamp } from "./format.js"
 import { html, type Html } from "./html.js"
@@ -101,20 +101,36 @@ const bulkActions = (view: View, options: ListOptions) => {
   return html`<div class="bar">${
     options.state === "failed" ? action(view, "/jobs/retry-all", `Retry ${scope} failed`, fields, "primary") : ""
   }${
-    options.state === "claimed" || options.state === "finished"
-      ? ""
-      : action(view, "/jobs/discard-all", `Discard ${scope} ${stateLabels[options.state].toLowerCase()}`, fields, "danger")
+    isDiscardable(options.state)
+      ? action(view, "/jobs/discard-all", `Discard ${scope} ${stateLabels[options.state].toLowerCase()}`, fields, "danger")
+      : ""
   }</div>`
 }
 
-const rowActions = (view: View, state: JobState, id: number) =>
-  state === "failed"
-    ? html`${action(view, `/jobs/${id}/retry`, "Retry", {}, "primary")} ${action(view, `/jobs/${id}/discard`, "Discard", {}, "danger")}`
-    : state === "scheduled"
-    ? html`${action(view, `/jobs/${id}/run`, "Run now", {}, "primary")} ${action(view, `/jobs/${id}/discard`, "Discard", {}, "danger")}`
-    : state === "ready" || state === "blocked"
-    ? action(view, `/jobs/${id}/discard`, "Discard", {}, "danger")
-    : ""
+const isDiscardable = (state: JobState) => (DiscardableStates as ReadonlyArray<JobState>).includes(state)
+
+/** What an operator can do to a job in each state; a running job asked to stop already is not offered it again. */
+const rowActions = (view: View, state: JobState, id: number, cancelRequested = false) => {
+  const cancel = action(view, `/jobs/${id}/cancel`, "Cancel")
+  const discard = action(view, `/jobs/${id}/discard`, "Discard", {}, "danger")
+  switch (state) {
+    case "failed":
+      return html`${action(view, `/jobs/${id}/retry`, "Retry", {}, "primary")} ${discard}`
+    case "scheduled":
+      return html`${action(view, `/jobs/${id}/run`, "Run now", {}, "primary")} ${cancel} ${discard}`
+    case "ready":
+    case "blocked":
+      return html`${cancel} ${discard}`
+    case "claimed":
+      return cancelRequested ? "" : cancel
+    case "finished":
+    case "cancelled":
+      return ""
+  }
+}
+
+/** Which run of the job it is or was: 1 on its first (`attempts` counts the retries). */
+const attemptOf = (job: { readonly attempts: number }) => job.attempts + 1
 
 const sinceHeading: Record<JobState, string> = {
   ready: "Ready since",
@@ -141,7 +157,7 @@ export const jobsPage = (view: View, options: ListOptions, page: JobPage, counts
   ${filterForm(view, options)}
   ${bulkActions(view, options)}
   <table>
-    <thead><tr><th class="num">Id</th><th>Task</th><th>Queue</th><th class="num">Priority</th><th class="num">Attempts</th><th>${
+    <thead><tr><th class="num">Id</th><th>Task</th><th>Queue</th><th class="num">Priority</th><th class="num">Attempt</th><th>${
       sinceHeading[options.state]
     }</th><th>${options.state === "failed" ? "Error" : options.state === "claimed" ? "Process" : options.state === "blocked" ? "Concurrency key" : ""}</th><th></th></tr></thead>
     <tbody>${
@@ -153,7 +169,7 @@ export const jobsPage = (view: View, options: ListOptions, page: JobPage, counts
         <td>${j.taskName}</td>
         <td><a href="${link(view, "/jobs", { state: options.state, queue: j.queueName, task: options.task })}">${j.queueName}</a></td>
         <td class="num">${j.priority}</td>
-        <td class="num">${j.attempts}</td>
+        <td class="num">${attemptOf(j)}</td>
         <td>${time(view, options.state === "scheduled" ? j.scheduledAt : j.since)}</td>
         <td>${
             options.state === "failed"
@@ -189,22 +205,56 @@ const prettyJson = (text: string) => {
   }
 }
 
+/** A moment on the job page: exact, and how long ago (or how soon). */
+const moment = (view: View, date: Date) => `${timestamp(date)} (${relative(date, view.now)})`
+
+const stateBadges = (job: JobDetail) =>
+  html`<span class="badge ${job.state === "failed" ? "failed" : job.state === "cancelled" ? "cancelled" : ""}">${
+    stateLabels[job.state]
+  }</span>${job.cancelRequested ? html` <span class="badge cancelling">cancelling</span>` : ""}`
+
+const attemptLabel = (job: JobDetail) =>
+  Option.match(job.maxAttempts, { onNone: () => String(attemptOf(job)), onSome: (max) => `${attemptOf(job)} of ${max}` })
+
+const attemptRow = (view: View, a: AttemptInfo) =>
+  html`<tr data-attempt="${a.attempt}">
+      <td class="num">${a.attempt}</td>
+      <td><strong>${a.error.tag}</strong>: ${a.error.message}${
+    a.error.stack === null ? "" : html`<details><summary>Stack</summary><pre class="error">${a.error.stack}</pre></details>`
+  }</td>
+      <td>${optional(a.processId, (id) => `process ${id}`)}</td>
+      <td>${Option.match(a.startedAt, { onNone: () => "-", onSome: (d) => time(view, d) })}</td>
+      <td>${time(view, a.finishedAt)}</td>
+      <td class="num">${optional(a.startedAt, (d) => duration(a.finishedAt.getTime() - d.getTime()))}</td>
+    </tr>`
+
+const attemptsTable = (view: View, attempts: ReadonlyArray<AttemptInfo>) =>
+  attempts.length === 0 ? "" : html`<h2>Failed attempts</h2>
+  <table class="attempts">
+    <thead><tr><th class="num">Attempt</th><th>Error</th><th>Process</th><th>Started</th><th>Finished</th><th class="num">Took</th></tr></thead>
+    <tbody>${attempts.map((a) => attemptRow(view, a))}</tbody>
+  </table>`
+
 export const jobPage = (view: View, job: JobDetail): Html =>
   layout(
     view,
     "/jobs",
-    html`<h1>Job ${job.id} <span class="badge ${job.state === "failed" ? "failed" : ""}">${stateLabels[job.state]}</span></h1>
-  <div class="bar">${rowActions(view, job.state, job.id)}</div>
+    html`<h1>Job ${job.id} ${stateBadges(job)}</h1>
+  <div class="bar">${rowActions(view, job.state, job.id, job.cancelRequested)}</div>
   <dl>
+    <dt>State</dt><dd>${stateLabels[job.state]}${job.cancelRequested ? ", cancelling: its worker was asked to stop it" : ""}</dd>
     <dt>Task</dt><dd>${job.taskName}</dd>
     <dt>Queue</dt><dd><a href="${link(view, "/jobs", { state: job.state, queue: job.queueName })}">${job.queueName}</a></dd>
     <dt>Public id</dt><dd>${job.publicId}</dd>
     <dt>Priority</dt><dd>${job.priority}</dd>
-    <dt>Attempts</dt><dd>${job.attempts}</dd>
-    <dt>Enqueued</dt><dd>${timestamp(job.createdAt)} (${relative(job.createdAt, view.now)})</dd>
-    <dt>Scheduled for</dt><dd>${timestamp(job.scheduledAt)} (${relative(job.scheduledAt, view.now)})</dd>
+    <dt>Attempt</dt><dd>${attemptLabel(job)}</dd>
+    ${Option.match(job.timeoutMs, { onNone: () => "", onSome: (ms) => html`<dt>Timeout</dt><dd>${duration(ms)}</dd>` })}
+    <dt>Enqueued</dt><dd>${moment(view, job.createdAt)}</dd>
+    <dt>Scheduled for</dt><dd>${moment(view, job.scheduledAt)}</dd>
+    ${Option.match(job.nextRetryAt, { onNone: () => "", onSome: (d) => html`<dt>Next retry</dt><dd>${moment(view, d)}</dd>` })}
+    <dt>Started</dt><dd>${optional(job.startedAt, (d) => moment(view, d))}</dd>
+    <dt>Finished</dt><dd>${optional(job.finishedAt, (d) => moment(view, d))}</dd>
     <dt>Updated</dt><dd>${timestamp(job.updatedAt)}</dd>
-    <dt>Finished</dt><dd>${optional(job.finishedAt, (d) => `${timestamp(d)} (${relative(d, view.now)})`)}</dd>
     <dt>Concurrency key</dt><dd>${optional(job.concurrencyKey, (k) => k)}</dd>
     <dt>Process</dt><dd>${
       Option.match(job.process, {
@@ -216,6 +266,7 @@ export const jobPage = (view: View, job: JobDetail): Html =>
   </dl>
   <h2>Payload</h2>
   <pre class="payload">${prettyJson(job.arguments)}</pre>
+  ${Option.match(job.result, { onNone: () => "", onSome: (r) => html`<h2>Result</h2><pre class="result">${prettyJson(r)}</pre>` })}
   ${
       Option.match(job.error, {
         onNone: () => "",
@@ -224,7 +275,8 @@ export const jobPage = (view: View, job: JobDetail): Html =>
             e.stack === null ? "" : `\n\n${e.stack}`
           }</pre>`
       })
-    }`
+    }
+  ${attemptsTable(view, job.attemptHistory)}`
   )
 
 /** Heartbeats older than this look stale (the default alive threshold is 5 minutes). */

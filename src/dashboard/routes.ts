@@ -96,6 +96,14 @@ const DiscardForm = Schema.Struct({ state: Text, queue: Text, task: Text })
 const RecurringForm = Schema.Struct({ key: Text })
 const isDiscardable = Schema.is(Schema.Literal(...DiscardableStates))
 
+/** What cancelling did, as the operator reads it. */
+const cancelled = (id: number) => (outcome: "cancelled" | "requested" | "ended") =>
+  outcome === "cancelled"
+    ? `Cancelled job ${id}`
+    : outcome === "requested"
+    ? `Job ${id} is running: asked its worker to stop it`
+    : `Job ${id} had already ended`
+
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
 
 export const actions = (admin: AdminService) =>
@@ -123,6 +131,7 @@ export const actions = (admin: AdminService) =>
     HttpRouter.post("/jobs/:id/retry", act(jobId, (id) => Effect.as(admin.retry(id), `Retried job ${id}`))),
     HttpRouter.post("/jobs/:id/discard", act(jobId, (id) => Effect.as(admin.discard(id), `Discarded job ${id}`))),
     HttpRouter.post("/jobs/:id/run", act(jobId, (id) => Effect.as(admin.runNow(id), `Job ${id} is due now`))),
+    HttpRouter.post("/jobs/:id/cancel", act(jobId, (id) => Effect.map(admin.cancel(id), cancelled(id)))),
     HttpRouter.post(
       "/recurring/run",
       act(decodeForm(RecurringForm), ({ key = "" }) =>

@@ -28,6 +28,8 @@ button.danger { color: var(--bad); } button.primary { background: var(--accent);
 .badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; background: var(--line); }
 .badge.paused { background: #fef0c7; color: var(--warn); } .badge.failed { background: #fee4e2; color: var(--bad); }
 .badge.ok { background: #d1fadf; color: var(--ok); } .badge.stale { background: #fee4e2; color: var(--bad); }
+.badge.cancelled { background: #eaecf0; color: var(--muted); } .badge.cancelling { background: #fef0c7; color: var(--warn); }
+details summary { cursor: pointer; color: var(--muted); font-size: 12px; margin-top: 4px; } details pre { margin: 4px 0 0; }
 .flash { padding: 8px 12px; border-radius: 6px; margin-bottom: 12px; background: #d1fadf; color: #05603a; }
 .flash.error { background: #fee4e2; color: #912018; }
 pre { background: #101828; color: #e4e7ec; padding: 12px; border-radius: 6px; overflow: auto; white-space: pre-wrap; word-break: break-word; }

@@ -1,12 +1,12 @@
 import { assert, layer } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
 import { Statement } from "@effect/sql"
-import { ConfigProvider, Console, Effect, Fiber, Option, TestServices } from "effect"
+import { ConfigProvider, Console, Data, Effect, Fiber, Option, Schedule, Schema, TestServices } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Admin, Cli, JobClient } from "../../src/index.js"
+import { Admin, Cli, CurrentJob, JobClient, Task } from "../../src/index.js"
 import { Db, type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { count, eventually, handlers, Probe, scaled, startWorker } from "../support/harness.js"
 import { freePort, stopChild, track, waitForExit } from "../support/processes.js"
@@ -73,6 +73,42 @@ interface StatusJson extends QueuesJson {
   readonly processes: ReadonlyArray<{ readonly kind: string; readonly pid: number }>
   readonly states: ReadonlyArray<{ readonly state: string; readonly count: number; readonly capped: boolean }>
 }
+
+interface AttemptJson {
+  readonly attempt: number
+  readonly error: { readonly tag: string; readonly message: string }
+  readonly processId: number | null
+  readonly startedAt: string | null
+  readonly finishedAt: string
+}
+interface JobJson {
+  readonly id: number
+  readonly state: string
+  readonly attempts: number
+  readonly arguments: unknown
+  readonly result: unknown
+  readonly attemptHistory: ReadonlyArray<AttemptJson>
+  readonly nextRetryAt: string | null
+  readonly timeoutMs: number | null
+  readonly maxAttempts: number | null
+  readonly cancelRequested: boolean
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+}
+
+class Flaky extends Data.TaggedError("Flaky")<{ readonly message: string }> {}
+
+/** Fails its first `failures` attempts, then succeeds with a total; retried at once, three runs at most. */
+const Sum = Task.make("Sum", {
+  payload: Schema.Struct({ failures: Schema.Number }),
+  success: Schema.Struct({ total: Schema.Number }),
+  retry: { maxAttempts: 3, schedule: Schedule.forever },
+  timeout: "1 minute",
+  queue: "sums"
+})
+
+/** Runs until interrupted. */
+const Forever = Task.make("Forever", { payload: Schema.Struct({}), queue: "forever" })
 
 const stateOf = (id: number) => Effect.map(JobClient.find(id), Option.map((j) => j.state))
 
@@ -144,8 +180,8 @@ export const cliSuite = (dialect: DialectName) =>
         const human = yield* runCli(["jobs", "list", "--limit", "1", "--before", String(f2)])
         assert.strictEqual(human.code, 0, human.stderr)
         const [header, row, next] = human.stdout.trimEnd().split("\n")
-        assert.match(header, /^\s*ID\s+TASK\s+QUEUE\s+PRIORITY\s+ATTEMPTS\s+SINCE\s+ERROR$/)
-        assert.match(row, new RegExp(`^\\s*${f1}\\s+Probe\\s+cli\\s+0\\s+0\\s+.+ ago\\s+Error: boom$`))
+        assert.match(header, /^\s*ID\s+TASK\s+QUEUE\s+PRIORITY\s+ATTEMPT\s+SINCE\s+ERROR$/)
+        assert.match(row, new RegExp(`^\\s*${f1}\\s+Probe\\s+cli\\s+0\\s+1\\s+.+ ago\\s+Error: boom$`)) // failed on its first run
         assert.strictEqual(next, undefined) // f1 is the last page
 
         const retried = yield* runCli(["jobs", "retry", String(f3), "999999"])
@@ -180,6 +216,106 @@ export const cliSuite = (dialect: DialectName) =>
         assert.strictEqual(spawned.code, 1, spawned.output)
         assert.include(spawned.output, "job 999999 does not exist")
         assert.notInclude(spawned.output, "    at ") // no stack trace
+      }).pipe(TestServices.provideLive), 90_000)
+
+    it.effect("jobs show prints a job in full, its result and failed attempts, and --json the same as one document", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const [summed, failed] = yield* Effect.scoped(Effect.gen(function*() {
+          yield* handlers(Sum.toLayer(({ failures }) =>
+            Effect.flatMap(CurrentJob.CurrentJob, (job) =>
+              job.attempt <= failures
+                ? Effect.fail(new Flaky({ message: `attempt ${job.attempt} flaked` }))
+                : Effect.succeed({ total: 42 }))
+          ))
+          yield* startWorker({ queues: ["sums"] })
+          const summed = yield* Sum.enqueue({ failures: 2 })
+          const failed = yield* Sum.enqueue({ failures: 3 })
+          yield* summed.await({ timeout: "30 seconds" })
+          yield* Effect.flip(failed.await({ timeout: "30 seconds" }))
+          return [summed, failed] as const
+        }))
+
+        const job = yield* runJson<JobJson>(["jobs", "show", String(summed.id)])
+        assert.deepStrictEqual(
+          [job.id, job.state, job.attempts, job.arguments, job.result, job.timeoutMs, job.maxAttempts, job.nextRetryAt, job.cancelRequested],
+          [summed.id, "finished", 2, { failures: 2 }, { total: 42 }, 60_000, 3, null, false]
+        )
+        assert.deepStrictEqual(job.attemptHistory.map((a) => [a.attempt, a.error.tag, a.error.message]), [
+          [1, "Flaky", "attempt 1 flaked"],
+          [2, "Flaky", "attempt 2 flaked"]
+        ])
+        for (const a of job.attemptHistory) {
+          assert.isNumber(a.processId)
+          assert.isAtMost(Date.parse(a.startedAt!), Date.parse(a.finishedAt))
+        }
+        assert.isNotNull(job.startedAt)
+        assert.isNotNull(job.finishedAt)
+
+        const human = yield* runCli(["jobs", "show", String(summed.id)])
+        assert.strictEqual(human.code, 0, human.stderr)
+        assert.match(human.stdout, new RegExp(`^job\\s+${summed.id}\\n`))
+        assert.match(human.stdout, /\nstate\s+finished\n/)
+        assert.match(human.stdout, /\nattempt\s+3 of 3\n/)
+        assert.match(human.stdout, /\ntimeout\s+1m 0s\n/)
+        assert.notMatch(human.stdout, /next retry/)
+        assert.include(human.stdout, "\n\nPayload\n  {\n    \"failures\": 2\n  }\n")
+        assert.include(human.stdout, "\n\nResult\n  {\n    \"total\": 42\n  }\n")
+        assert.match(human.stdout, /\n\nFailed attempts\n\s*ATTEMPT\s+PROCESS\s+STARTED\s+FINISHED\s+TOOK\s+ERROR\n/)
+        assert.match(human.stdout, /\n\s+1\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\s+.+UTC\s+\d+ms\s+Flaky: attempt 1 flaked\n/)
+        assert.match(human.stdout, /\n\s+2\s+\d+\s+.+Flaky: attempt 2 flaked\n$/)
+
+        // Failed for good: its last error, with every attempt.
+        const gaveUp = yield* runJson<JobJson>(["jobs", "show", String(failed.id)])
+        assert.deepStrictEqual([gaveUp.state, gaveUp.result, gaveUp.attemptHistory.length], ["failed", null, 3])
+        const gaveUpText = yield* runCli(["jobs", "show", String(failed.id)])
+        assert.include(gaveUpText.stdout, "\n\nError\n  Flaky: attempt 3 flaked\n")
+        assert.notInclude(gaveUpText.stdout, "Result")
+
+        const missing = yield* runCli(["jobs", "show", "999999"])
+        assert.deepStrictEqual([missing.code, missing.stdout], [1, ""])
+        assert.include(missing.stderr, "job 999999 does not exist")
+      }).pipe(TestServices.provideLive), 90_000)
+
+    it.effect("jobs cancel says what it did to each job: cancelled, asked its worker to stop it, or had already ended", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const [ready, later] = yield* JobClient.enqueueAll([Probe.job({ label: "r" }), Probe.job({ label: "l" }, { delay: "1 hour" })])
+
+        const cancelled = yield* runCli(["jobs", "cancel", String(ready.id), String(later.id), "999999", String(ready.id)])
+        assert.strictEqual(cancelled.code, 1, cancelled.stdout + cancelled.stderr) // one of them does not exist
+        assert.strictEqual(cancelled.stdout, `cancelled job ${ready.id}\ncancelled job ${later.id}\n`)
+        assert.include(cancelled.stderr, "job 999999 does not exist")
+        assert.deepStrictEqual(yield* stateOf(ready.id), Option.some("cancelled" as const))
+        assert.deepStrictEqual(yield* stateOf(later.id), Option.some("cancelled" as const))
+
+        const again = yield* runCli(["jobs", "cancel", String(ready.id)])
+        assert.deepStrictEqual([again.code, again.stdout, again.stderr], [0, `job ${ready.id} had already ended\n`, ""])
+        const listed = yield* runJson<JobsJson>(["jobs", "list", "--state", "cancelled"])
+        assert.deepStrictEqual(listed.jobs.map((j) => [j.id, j.state]), [[later.id, "cancelled"], [ready.id, "cancelled"]])
+
+        // A running job: its worker is asked to stop it, and does.
+        const running = yield* Forever.enqueue({})
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* handlers(Forever.toLayer(() => Effect.never))
+          yield* startWorker({ queues: ["forever"] })
+          yield* eventually(Effect.map(stateOf(running.id), (s) => Option.getOrUndefined(s) === "claimed"))
+          const asked = yield* runCli(["jobs", "cancel", String(running.id), "999999", "--json"])
+          assert.deepStrictEqual([asked.code, asked.stderr], [1, ""]) // the refusal is in the document
+          assert.deepStrictEqual(JSON.parse(asked.stdout), {
+            jobs: [{ id: running.id, outcome: "requested" }],
+            errors: [{ id: 999999, error: "JobNotFoundError", message: "job 999999 does not exist" }]
+          })
+          yield* eventually(Effect.map(stateOf(running.id), (s) => Option.getOrUndefined(s) === "cancelled"), { what: "the job cancelled by its worker" })
+        }))
+        assert.deepStrictEqual(yield* runJson(["jobs", "cancel", String(running.id)]), { jobs: [{ id: running.id, outcome: "ended" }], errors: [] })
+        const shown = yield* runJson<JobJson>(["jobs", "show", String(running.id)])
+        assert.deepStrictEqual([shown.state, shown.cancelRequested], ["cancelled", false])
+
+        if (dialect !== "sqlite") return // usage errors do not depend on the database
+        const none = yield* runCli(["jobs", "cancel"])
+        assert.strictEqual(none.code, 1)
+        assert.include(none.stderr, "give the ids of the jobs")
       }).pipe(TestServices.provideLive), 90_000)
 
     it.effect("queues pause, list and resume, and status shows processes, queues and job counts", () =>

@@ -1,14 +1,41 @@
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, Schema, TestClock } from "effect"
-import { Admin, Dashboard, JobClient, Recurring, Task } from "../../src/index.js"
+import { Data, Effect, Option, Schedule, Schema, TestClock, TestServices } from "effect"
+import { Admin, CurrentJob, Dashboard, JobClient, Recurring, Task } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
-import { count, Probe } from "../support/harness.js"
+import { count, eventually, handlers, Probe, startWorker } from "../support/harness.js"
 import { failJob, makeBrowser } from "../support/http.js"
 
 const Report = Task.make("Report", { payload: Schema.Struct({ name: Schema.String }), queue: "reports" })
 const Export = Task.make("Export", { payload: Schema.Struct({ account: Schema.String }), concurrency: { key: (p) => p.account } })
+
+class Flaky extends Data.TaggedError("Flaky")<{ readonly message: string }> {}
+
+/** Fails its first `failures` attempts, then succeeds with a total; retried at once, three runs at most. */
+const Sum = Task.make("Sum", {
+  payload: Schema.Struct({ failures: Schema.Number }),
+  success: Schema.Struct({ total: Schema.Number }),
+  retry: { maxAttempts: 3, schedule: Schedule.forever },
+  timeout: "1 minute",
+  queue: "sums"
+})
+const sumHandler = Sum.toLayer(({ failures }) =>
+  Effect.flatMap(CurrentJob.CurrentJob, (job) =>
+    job.attempt <= failures
+      ? Effect.fail(new Flaky({ message: `attempt ${job.attempt} flaked` }))
+      : Effect.succeed({ total: 42 })))
+
+/** Fails once and is retried an hour later. */
+const Later = Task.make("Later", {
+  payload: Schema.Struct({}),
+  retry: { maxAttempts: 2, schedule: Schedule.spaced("1 hour") },
+  queue: "sums"
+})
+const laterHandler = Later.toLayer(() => Effect.fail(new Flaky({ message: "try again later" })))
+
+/** Runs until interrupted. */
+const Forever = Task.make("Forever", { payload: Schema.Struct({}), queue: "forever" })
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
 const admin = basic("ops", "s3cret")
@@ -425,4 +452,131 @@ export const dashboardSuite = (dialect: DialectName) =>
         assert.strictEqual(padded.status, 303, padded.body)
         assert.deepStrictEqual(yield* Admin.pausedQueues, ["big"])
       }))
+
+    it.effect("cancels a ready, a scheduled and a blocked job from its button, says what happened, and lists them as cancelled", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const ready = yield* Probe.enqueue({ label: "ready" })
+        const scheduled = yield* Probe.enqueue({ label: "later" }, { delay: "1 hour" })
+        const [, blocked] = yield* JobClient.enqueueAll([Export.job({ account: "acme" }), Export.job({ account: "acme" })])
+        assert.deepStrictEqual(yield* stateOf(blocked.id), Option.some("blocked"))
+
+        // Cancel is offered on every waiting job, in the lists and on its page.
+        for (const [state, id] of [["ready", ready.id], ["scheduled", scheduled.id], ["blocked", blocked.id]] as const) {
+          assert.include((yield* b.get(`/jobs?state=${state}`)).body, `action="/jobs/${id}/cancel"`, state)
+          assert.include((yield* b.get(`/jobs/${id}`)).body, `action="/jobs/${id}/cancel"`, state)
+        }
+
+        const reply = yield* click(b, `/jobs/${ready.id}/cancel`, { return_to: `/jobs/${ready.id}` })
+        assert.strictEqual(reply.headers.get("location"), `/jobs/${ready.id}`)
+        assert.deepStrictEqual(yield* stateOf(ready.id), Option.some("cancelled"))
+        const page = yield* b.get(`/jobs/${ready.id}`)
+        assert.include(page.body, `Cancelled job ${ready.id}`)
+        assert.include(page.body, "badge cancelled\">Cancelled</span>")
+        assert.notInclude(page.body, `action="/jobs/${ready.id}/cancel"`) // nothing left to cancel
+
+        yield* click(b, `/jobs/${scheduled.id}/cancel`)
+        assert.deepStrictEqual(yield* stateOf(scheduled.id), Option.some("cancelled"))
+        assert.include((yield* b.get("/")).body, `Cancelled job ${scheduled.id}`)
+        yield* click(b, `/jobs/${blocked.id}/cancel`)
+        assert.deepStrictEqual(yield* stateOf(blocked.id), Option.some("cancelled"))
+
+        yield* click(b, `/jobs/${ready.id}/cancel`)
+        assert.include((yield* b.get("/")).body, `Job ${ready.id} had already ended`)
+        yield* click(b, "/jobs/987654321/cancel")
+        const missing = yield* b.get("/")
+        assert.include(missing.body, "class=\"flash error\"")
+        assert.include(missing.body, "job 987654321 does not exist")
+
+        // The cancelled tab lists them, without actions (they can be neither cancelled nor discarded in bulk).
+        const list = yield* b.get("/jobs?state=cancelled")
+        assert.match(list.body, /class="active">Cancelled<span class="count">3<\/span>/)
+        const shown = [...list.body.matchAll(/data-job-id="(\d+)"/g)].map((m) => Number(m[1]))
+        assert.deepStrictEqual(shown, [blocked.id, scheduled.id, ready.id])
+        assert.notInclude(list.body, "/cancel\"")
+        assert.notInclude(list.body, "discard-all")
+        assert.include((yield* b.get("/")).body, "<div class=\"label\">Cancelled</div>")
+      }))
+
+    it.effect("cancels a running job from its button: its worker is asked to stop it, and the page says cancelling until it has", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const job = yield* Forever.enqueue({})
+        const stopped = yield* Effect.scoped(Effect.gen(function*() {
+          yield* handlers(Forever.toLayer(() => Effect.never))
+          yield* startWorker({ queues: ["forever"] })
+          yield* eventually(Effect.map(stateOf(job.id), (s) => Option.getOrUndefined(s) === "claimed"))
+          const running = yield* b.get(`/jobs/${job.id}`)
+          assert.include(running.body, `action="/jobs/${job.id}/cancel"`)
+          assert.include((yield* b.get("/jobs?state=claimed")).body, `action="/jobs/${job.id}/cancel"`)
+
+          yield* click(b, `/jobs/${job.id}/cancel`, { return_to: `/jobs/${job.id}` })
+          const asked = yield* b.get(`/jobs/${job.id}`)
+          // The flash, and the page read right after the request (the worker may have stopped it already).
+          assert.include(asked.body, `Job ${job.id} is running: asked its worker to stop it`)
+          if (Option.getOrUndefined(yield* stateOf(job.id)) === "claimed") {
+            assert.include(asked.body, "badge cancelling\">cancelling</span>")
+          }
+          yield* eventually(Effect.map(stateOf(job.id), (s) => Option.getOrUndefined(s) === "cancelled"), { what: "the job cancelled by its worker" })
+          return yield* b.get(`/jobs/${job.id}`)
+        }))
+        assert.include(stopped.body, "badge cancelled\">Cancelled</span>")
+        assert.notInclude(stopped.body, "cancelling")
+        assert.notInclude(stopped.body, `action="/jobs/${job.id}/cancel"`)
+      }).pipe(TestServices.provideLive))
+
+    it.effect("a job's page shows its result, every failed attempt, its attempt limit, timeout and next retry", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const b = yield* browser()
+        const [summed, retrying] = yield* Effect.scoped(Effect.gen(function*() {
+          yield* handlers(sumHandler)
+          yield* handlers(laterHandler)
+          yield* startWorker({ queues: ["sums"] })
+          const summed = yield* Sum.enqueue({ failures: 2 })
+          const retrying = yield* Later.enqueue({})
+          assert.deepStrictEqual(yield* summed.await({ timeout: "30 seconds" }), { total: 42 })
+          yield* eventually(Effect.map(JobClient.find(retrying.id), Option.exists((j) => j.state === "scheduled")))
+          return [summed, retrying] as const
+        }))
+        const info = Option.getOrThrow(yield* JobClient.find(summed.id))
+        assert.strictEqual(info.attemptHistory.length, 2)
+
+        const page = yield* b.get(`/jobs/${summed.id}`)
+        assert.strictEqual(page.status, 200)
+        assert.include(page.body, ">Finished</span>")
+        assert.include(page.body, "<pre class=\"result\">{\n  &quot;total&quot;: 42\n}</pre>")
+        assert.include(page.body, "<dt>Attempt</dt><dd>3 of 3</dd>")
+        assert.include(page.body, "<dt>Timeout</dt><dd>1m 0s</dd>")
+        assert.notInclude(page.body, "Next retry")
+        assert.include(page.body, "<h2>Failed attempts</h2>")
+        const rows = [...page.body.matchAll(/<tr data-attempt="(\d+)">([\s\S]*?)<\/tr>/g)]
+        assert.deepStrictEqual(rows.map((r) => Number(r[1])), [1, 2])
+        for (const [i, attempt] of info.attemptHistory.entries()) {
+          const row = rows[i][2]
+          assert.include(row, `<strong>Flaky</strong>: attempt ${attempt.attempt} flaked`)
+          assert.include(row, `process ${Option.getOrThrow(attempt.processId)}`)
+          assert.strictEqual(row.match(/<time /g)?.length, 2) // started and finished
+        }
+        // The list says which run it was, as the page does.
+        const finished = yield* b.get("/jobs?state=finished")
+        assert.match(finished.body, new RegExp(`data-job-id="${summed.id}">[\\s\\S]*?<td class="num">3</td>`))
+
+        const later = yield* b.get(`/jobs/${retrying.id}`)
+        assert.include(later.body, ">Scheduled</span>")
+        assert.include(later.body, "<dt>Attempt</dt><dd>2 of 2</dd>")
+        assert.include(later.body, "<dt>Next retry</dt>")
+        assert.notInclude(later.body, "<dt>Timeout</dt>")
+        assert.notInclude(later.body, "<h2>Result</h2>")
+        assert.include(later.body, "<strong>Flaky</strong>: try again later")
+        // A job waiting for its retry is cancelled like any scheduled job, and keeps its history.
+        yield* click(b, `/jobs/${retrying.id}/cancel`)
+        assert.deepStrictEqual(yield* stateOf(retrying.id), Option.some("cancelled"))
+        const cancelled = yield* b.get(`/jobs/${retrying.id}`)
+        assert.include(cancelled.body, "badge cancelled\">Cancelled</span>")
+        assert.include(cancelled.body, "<strong>Flaky</strong>: try again later")
+        assert.notInclude(cancelled.body, "Next retry")
+      }).pipe(TestServices.provideLive))
   })
