@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Either, Fiber, Layer, Option, Queue, Schedule, Schema, TestClock, TestServices } from "effect"
-import { Admin, CurrentJob, Dispatcher, JobClient, QueueConfig, Task } from "../../src/index.js"
+import { Admin, CurrentJob, Dispatcher, JobClient, type JobHandle, QueueConfig, Task } from "../../src/index.js"
 import { JobAwaitTimeoutError, JobCancelledError, JobFailedError, JobNotFoundError } from "../../src/Errors.js"
 import { Store } from "../../src/internal/Store.js"
 import { Wakeup } from "../../src/internal/Wakeup.js"
@@ -73,16 +73,24 @@ const Quick = Task.make("HandlesQuick", {
   retry: { maxAttempts: 3 }
 })
 
+const Halve = Task.make("HandlesHalve", {
+  payload: Schema.Struct({ n: Schema.Number }),
+  success: Schema.Int,
+  retry: { maxAttempts: 3 }
+})
+
 /** A task that declares its own policy: no retry, whatever the configuration's default. */
 const Once = Task.make("HandlesOnce", { payload: Schema.Struct({}), retry: { maxAttempts: 1 } })
 
-const infoOf = <A, E>(handle: { readonly info: Effect.Effect<Option.Option<A>, E> }) => Effect.map(handle.info, Option.getOrThrow)
+type AnyHandle = JobHandle.JobHandle<unknown, unknown>
 
-const historyLength = (handle: { readonly info: Effect.Effect<Option.Option<{ readonly attemptHistory: ReadonlyArray<unknown> }>, unknown> }) =>
+const infoOf = (handle: AnyHandle) => Effect.map(handle.info, Option.getOrThrow)
+
+/** Attempts recorded so far; -1 if the job is gone. */
+const historyLength = (handle: AnyHandle) =>
   Effect.map(handle.info, (i) => Option.match(i, { onNone: () => -1, onSome: (j) => j.attemptHistory.length }))
 
-const statusIs = (handle: { readonly status: Effect.Effect<string, unknown> }, status: string) =>
-  Effect.map(handle.status, (s) => s === status)
+const statusIs = (handle: AnyHandle, status: JobHandle.JobStatus) => Effect.map(handle.status, (s) => s === status)
 
 /**
  * One pass of a dispatcher, run by the test so that the clock stands still from it to the attempt it starts:
@@ -286,7 +294,7 @@ export const handlesSuite = (dialect: DialectName) =>
         const handle = yield* Sleepy.enqueue({})
         yield* startWorker()
         yield* Dispatcher.start({ pollingInterval: "100 millis" })
-        const failure = yield* advanceUntil(Effect.flip(handle.await()), "100 millis")
+        const failure = yield* advanceUntil(Effect.flip(handle.await()), "250 millis")
         assert.instanceOf(failure, JobFailedError)
         assert.strictEqual(failure.tag, "JobTimeoutError")
         assert.include(failure.message, "1000 ms")
@@ -363,6 +371,41 @@ export const handlesSuite = (dialect: DialectName) =>
 
         assert.isFalse(yield* (yield* Probe.handle(2_000_000_000)).cancel())
         assert.instanceOf(yield* Effect.flip(Admin.cancel(2_000_000_000)), JobNotFoundError)
+      }))
+
+    it.scoped("cancel: a limited ready job gives its slot to the next blocked one; a blocked job and one waiting for its retry end cancelled at once", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const [holder, blocked, next] = yield* JobClient.enqueueAll([0, 1, 2].map((n) => Exclusive.job({ n })))
+        assert.deepStrictEqual([yield* holder.status, yield* blocked.status, yield* next.status], ["ready", "blocked", "blocked"])
+        assert.isTrue(yield* blocked.cancel())
+        assert.deepStrictEqual([yield* blocked.status, yield* next.status], ["cancelled", "blocked"])
+        assert.isTrue(yield* holder.cancel())
+        assert.deepStrictEqual([yield* holder.status, yield* next.status], ["cancelled", "ready"])
+
+        yield* handlers(AlwaysFails.toLayer(() => Effect.fail(new Declined({ reason: "no", cents: 0 }))))
+        yield* startWorker()
+        const retrying = yield* AlwaysFails.enqueue({})
+        yield* eventually(statusIs(retrying, "retrying"), { what: "the first attempt failed" })
+        assert.isTrue(yield* retrying.cancel())
+        assert.strictEqual(yield* retrying.status, "cancelled")
+        assert.instanceOf(yield* Effect.flip(retrying.await()), JobCancelledError)
+        assert.strictEqual(yield* historyLength(retrying), 1)
+        assert.strictEqual(yield* count("steady_queue_scheduled_executions"), 0)
+      }))
+
+    it.scoped("a result that does not encode with the success schema fails the job with ResultEncodeError, not retried", () =>
+      Effect.gen(function*() {
+        yield* reset
+        yield* handlers(Halve.toLayer(({ n }) => Effect.succeed(n / 2)))
+        const [whole, fraction] = yield* JobClient.enqueueAll([Halve.job({ n: 4 }), Halve.job({ n: 3 })])
+        yield* startWorker({ threads: 2 })
+        assert.strictEqual(yield* whole.await(), 2)
+        const failure = yield* Effect.flip(fraction.await())
+        assert.instanceOf(failure, JobFailedError)
+        assert.strictEqual(failure.tag, "ResultEncodeError")
+        assert.strictEqual(yield* fraction.status, "failed")
+        assert.strictEqual(yield* historyLength(fraction), 1)
       }))
 
     it.scoped("cancel of a running job: its finalizer runs, it ends cancelled, is never retried, and gives its slot to the next job of its key", () =>
