@@ -3,6 +3,7 @@ import { isAvailable } from "./support/databases.js"
 import { configurationSuite } from "./suites/configuration.js"
 import { enqueueSuite } from "./suites/enqueue.js"
 import { failuresSuite } from "./suites/failures.js"
+import { handlesSuite } from "./suites/handles.js"
 import { lifecycleSuite } from "./suites/lifecycle.js"
 import { persistenceSuite } from "./suites/persistence.js"
 import { processesSuite } from "./suites/processes.js"
@@ -22,4 +23,5 @@ describe.skipIf(!(await isAvailable("mysql")))("mysql", () => {
   configurationSuite("mysql")
   schemaSuite("mysql")
   persistenceSuite("mysql")
+  handlesSuite("mysql")
 })
