@@ -9,6 +9,7 @@ import type { JobDescription } from "../CurrentJob.js"
 import { JobEvent, JobEvents } from "../JobEvents.js"
 import * as Liveness from "./Liveness.js"
 import { Notices } from "./Notices.js"
+import { Wakeup } from "./Wakeup.js"
 import { writeRetry } from "./ProcessRow.js"
 import type { Finishing } from "./Storage.js"
 import { Store } from "./Store.js"
@@ -35,11 +36,12 @@ export const start = (options: {
   readonly liveness: Liveness.Liveness
   /** Jobs whose claim was gone when their success was written: the worker was pruned. */
   readonly onFenced: (jobs: ReadonlyArray<JobDescription>) => Effect.Effect<void>
-}): Effect.Effect<Finisher, never, Store | Notices | JobEvents | Scope.Scope> =>
+}): Effect.Effect<Finisher, never, Store | Notices | Wakeup | JobEvents | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
     const events = yield* JobEvents
     const notices = yield* Notices
+    const wakeup = yield* Wakeup
     const { liveness, processId } = options
     const queue = yield* Queue.unbounded<Succeeded>()
 
@@ -60,6 +62,8 @@ export const start = (options: {
     const announce = (done: ReadonlyArray<Succeeded>, finished: ReadonlySet<number>) =>
       Effect.gen(function*() {
         yield* notices.settled([...finished])
+        // Slots given back may have released blocked jobs: idle workers here look at once.
+        if (done.some((d) => d.concurrency !== null && finished.has(d.id))) yield* wakeup.ring
         yield* events.publishAll(
           done.filter((d) => finished.has(d.id)).map((d) =>
             JobEvent.Finished({ job: d.job, processId, outcome: "succeeded", error: undefined })

@@ -22,6 +22,7 @@ import type * as Finisher from "../Finisher.js"
 import * as Liveness from "../Liveness.js"
 import { writeRetry } from "../ProcessRow.js"
 import { Notices } from "../Notices.js"
+import { Wakeup } from "../Wakeup.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { AttemptEnding } from "../Storage.js"
 import type { JobRow } from "../sql/rows.js"
@@ -80,12 +81,13 @@ export const make = (options: {
   readonly defaultRetry: RetryPolicy.RetryPolicy
   /** Interrupts the handlers of jobs whose claim is no longer this worker's. */
   readonly dropLost: Effect.Effect<void>
-}): Effect.Effect<Perform, never, Store | Notices | TaskRegistry | JobEvents> =>
+}): Effect.Effect<Perform, never, Store | Notices | Wakeup | TaskRegistry | JobEvents> =>
   Effect.gen(function*() {
     const store = yield* Store
     const registry = yield* TaskRegistry
     const events = yield* JobEvents
     const notices = yield* Notices
+    const wakeup = yield* Wakeup
     const { liveness, processId, running } = options
 
     // Retried until written, like successes; an ending that cannot be written stops the worker through its
@@ -108,6 +110,8 @@ export const make = (options: {
           return yield* options.dropLost
         }
         yield* notices.settled([job.id])
+        // A slot given back may have released a blocked job, and a retry due now is ready: idle workers here look.
+        if (job.concurrency !== null || end === "retrying") yield* wakeup.ring
         yield* events.publish(JobEvent.Finished({ job, processId, outcome: end, error }))
       }).pipe(
         Effect.ensuring(Liveness.settle(liveness, [job.id])),
