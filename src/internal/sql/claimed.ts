@@ -79,15 +79,24 @@ export const makeClaimed = (
       ? Effect.succeed([])
       : dialect.takeJobs("steady_queue_claimed_executions", owned(jobIds, processId))
 
-  /** Locks and deletes this process's claims on the given jobs; returns them as they were. */
-  const takeClaims = (jobIds: Ids, processId: number): Effect.Effect<ReadonlyArray<Claim>, StatementError> =>
-    jobIds.length === 0 ? Effect.succeed([]) : sql`SELECT id, job_id, created_at, cancel_requested_at
+  /**
+   * Deletes this process's claims on the given jobs and returns them as they were: in one statement where the
+   * dialect has DELETE ... RETURNING, else (MySQL proper) locked first, then deleted by primary key.
+   */
+  const takeClaims = (jobIds: Ids, processId: number): Effect.Effect<ReadonlyArray<Claim>, StatementError> => {
+    if (jobIds.length === 0) return Effect.succeed([])
+    if (dialect.name !== "mysql") {
+      return sql`DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)}
+                 RETURNING id, job_id, created_at, cancel_requested_at`.pipe(Effect.flatMap(decodeClaims))
+    }
+    return sql`SELECT id, job_id, created_at, cancel_requested_at
         FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} ORDER BY id ${dialect.forUpdate}`.pipe(
       Effect.flatMap(decodeClaims),
       Effect.tap((claims) =>
         claims.length === 0 ? Effect.void : dialect.deleteByIds("steady_queue_claimed_executions", claims.map((c) => c.id))
       )
     )
+  }
 
   /** Marks jobs finished, each with the time its claim was made (when its last attempt started). */
   const markFinished = (claims: ReadonlyArray<Claim>, now: number, preserve: boolean) => {
