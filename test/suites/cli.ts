@@ -1,13 +1,14 @@
 import { assert, layer } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
 import { Statement } from "@effect/sql"
-import { ConfigProvider, Console, Data, Effect, Fiber, Option, Schedule, Schema, TestServices } from "effect"
+import { ConfigProvider, Console, Effect, Fiber, Option, Schema, TestServices } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Admin, Cli, CurrentJob, JobClient, Task } from "../../src/index.js"
+import { Admin, Cli, JobClient, Task } from "../../src/index.js"
 import { Db, type DialectName, reset, suiteLayer } from "../support/databases.js"
+import { Sum, sumHandler } from "../support/flaky-sum.js"
 import { count, eventually, handlers, Probe, scaled, startWorker } from "../support/harness.js"
 import { freePort, stopChild, track, waitForExit } from "../support/processes.js"
 
@@ -96,16 +97,6 @@ interface JobJson {
   readonly finishedAt: string | null
 }
 
-class Flaky extends Data.TaggedError("Flaky")<{ readonly message: string }> {}
-
-/** Fails its first `failures` attempts, then succeeds with a total; retried at once, three runs at most. */
-const Sum = Task.make("Sum", {
-  payload: Schema.Struct({ failures: Schema.Number }),
-  success: Schema.Struct({ total: Schema.Number }),
-  retry: { maxAttempts: 3, schedule: Schedule.forever },
-  timeout: "1 minute",
-  queue: "sums"
-})
 
 /** Runs until interrupted. */
 const Forever = Task.make("Forever", { payload: Schema.Struct({}), queue: "forever" })
@@ -222,12 +213,7 @@ export const cliSuite = (dialect: DialectName) =>
       Effect.gen(function*() {
         yield* reset
         const [summed, failed] = yield* Effect.scoped(Effect.gen(function*() {
-          yield* handlers(Sum.toLayer(({ failures }) =>
-            Effect.flatMap(CurrentJob.CurrentJob, (job) =>
-              job.attempt <= failures
-                ? Effect.fail(new Flaky({ message: `attempt ${job.attempt} flaked` }))
-                : Effect.succeed({ total: 42 }))
-          ))
+          yield* handlers(sumHandler)
           yield* startWorker({ queues: ["sums"] })
           const summed = yield* Sum.enqueue({ failures: 2 })
           const failed = yield* Sum.enqueue({ failures: 3 })

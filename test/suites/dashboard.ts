@@ -1,30 +1,16 @@
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Data, Effect, Option, Schedule, Schema, TestClock, TestServices } from "effect"
-import { Admin, CurrentJob, Dashboard, JobClient, Recurring, Task } from "../../src/index.js"
+import { Effect, Option, Schedule, Schema, TestClock, TestServices } from "effect"
+import { Admin, Dashboard, JobClient, Recurring, Task } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
+import { Flaky, Sum, sumHandler } from "../support/flaky-sum.js"
 import { count, eventually, handlers, Probe, startWorker } from "../support/harness.js"
 import { failJob, makeBrowser } from "../support/http.js"
 
 const Report = Task.make("Report", { payload: Schema.Struct({ name: Schema.String }), queue: "reports" })
 const Export = Task.make("Export", { payload: Schema.Struct({ account: Schema.String }), concurrency: { key: (p) => p.account } })
 
-class Flaky extends Data.TaggedError("Flaky")<{ readonly message: string }> {}
-
-/** Fails its first `failures` attempts, then succeeds with a total; retried at once, three runs at most. */
-const Sum = Task.make("Sum", {
-  payload: Schema.Struct({ failures: Schema.Number }),
-  success: Schema.Struct({ total: Schema.Number }),
-  retry: { maxAttempts: 3, schedule: Schedule.forever },
-  timeout: "1 minute",
-  queue: "sums"
-})
-const sumHandler = Sum.toLayer(({ failures }) =>
-  Effect.flatMap(CurrentJob.CurrentJob, (job) =>
-    job.attempt <= failures
-      ? Effect.fail(new Flaky({ message: `attempt ${job.attempt} flaked` }))
-      : Effect.succeed({ total: 42 })))
 
 /** Fails once and is retried an hour later. */
 const Later = Task.make("Later", {
