@@ -94,8 +94,9 @@ const dashboard = Effect.gen(function*() {
 })
 
 /**
- * Job handles: a succeeded job keeps its encoded result and when its last attempt started; a cancelled one when it
- * was cancelled; a job carries its task's timeout and attempt limit (for operators); a running job can be asked to
+ * Job handles: a succeeded job keeps its encoded result and when its last attempt started; a cancelled job has a
+ * cancelled execution (so counting and listing cancelled jobs reads that table, never the finished history); a
+ * job carries its task's timeout and attempt limit (for operators); a running job can be asked to
  * stop; and every failed attempt is kept with its error, process and times.
  */
 const handles = Effect.gen(function*() {
@@ -105,7 +106,6 @@ const handles = Effect.gen(function*() {
   const columns = [
     ["steady_queue_jobs", "result", `${text} NULL`],
     ["steady_queue_jobs", "started_at", "BIGINT NULL"],
-    ["steady_queue_jobs", "cancelled_at", "BIGINT NULL"],
     ["steady_queue_jobs", "timeout_ms", "BIGINT NULL"],
     ["steady_queue_jobs", "max_attempts", "INTEGER NULL"],
     ["steady_queue_claimed_executions", "cancel_requested_at", "BIGINT NULL"]
@@ -132,13 +132,22 @@ const handles = Effect.gen(function*() {
     error ${text} NOT NULL,
     created_at BIGINT NOT NULL,
     FOREIGN KEY (job_id) REFERENCES steady_queue_jobs (id) ON DELETE CASCADE`
+  const cancelled = `id ${id},
+    job_id BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    FOREIGN KEY (job_id) REFERENCES steady_queue_jobs (id) ON DELETE CASCADE`
   if (dialect === "mysql") {
+    const engine = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
     yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS steady_queue_attempts (${body},
-      KEY ix_sq_attempts_job (job_id, attempt)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`)
+      KEY ix_sq_attempts_job (job_id, attempt)) ${engine}`)
+    yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS steady_queue_cancelled_executions (${cancelled},
+      UNIQUE KEY ix_sq_cancelled_executions_job (job_id)) ${engine}`)
     return
   }
   yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS steady_queue_attempts (${body})`)
   yield* sql.unsafe(`CREATE INDEX IF NOT EXISTS ix_sq_attempts_job ON steady_queue_attempts (job_id, attempt)`)
+  yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS steady_queue_cancelled_executions (${cancelled})`)
+  yield* sql.unsafe(`CREATE UNIQUE INDEX IF NOT EXISTS ix_sq_cancelled_executions_job ON steady_queue_cancelled_executions (job_id)`)
 })
 
 const migrations = {

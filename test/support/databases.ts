@@ -137,6 +137,7 @@ export const suiteLayer = (dialect: DialectName) =>
 
 const tablesChildrenFirst = [
   "steady_queue_attempts",
+  "steady_queue_cancelled_executions",
   "steady_queue_recurring_executions",
   "steady_queue_ready_executions",
   "steady_queue_scheduled_executions",

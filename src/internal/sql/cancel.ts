@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import type { CancelResult } from "../storage/Cancel.js"
 import type { StatementError } from "../storage/persistence.js"
 import type { Dialect } from "./dialect.js"
+import { makeExecutions } from "./executions.js"
 import { cancelChannel, notify, settledChannel } from "./notify.js"
 import { affectedRows, decodeJobIds, decodeIds } from "./rows.js"
 import type { makeSemaphores } from "./semaphores.js"
@@ -24,8 +25,7 @@ export const makeCancel = (
   dialect: Dialect,
   semaphores: Pick<ReturnType<typeof makeSemaphores>, "limitsOf" | "signal" | "lockFor">
 ) => {
-  const markCancelled = (jobId: number, now: number) =>
-    sql`UPDATE steady_queue_jobs SET finished_at = ${now}, cancelled_at = ${now}, updated_at = ${now} WHERE id = ${jobId}`
+  const executions = makeExecutions(sql, dialect)
 
   const cancelWaiting = (jobId: number, now: number) =>
     Effect.gen(function*() {
@@ -35,7 +35,7 @@ export const makeCancel = (
         // Only a ready job holds a slot (a blocked one waits for one; a scheduled one has not asked yet).
         const slots = table === "steady_queue_ready_executions" ? yield* semaphores.limitsOf(taken) : []
         yield* semaphores.lockFor(slots)
-        yield* markCancelled(jobId, now)
+        yield* executions.cancelled([jobId], now)
         yield* semaphores.signal(slots, now)
         yield* notify(sql, dialect, settledChannel, [jobId])
         return true

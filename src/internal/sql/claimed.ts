@@ -197,8 +197,8 @@ export const makeClaimed = (
       const cancelled = ending.cancelled || claim.cancel_requested_at !== null
       let end: AttemptEnd
       if (cancelled) {
-        yield* sql`UPDATE steady_queue_jobs SET finished_at = ${now}, cancelled_at = ${now}, started_at = ${claim.created_at},
-                   updated_at = ${now} WHERE id = ${ending.id}`
+        yield* sql`UPDATE steady_queue_jobs SET started_at = ${claim.created_at} WHERE id = ${ending.id}`
+        yield* executions.cancelled([ending.id], now)
         end = "cancelled"
       } else if (ending.retryAt !== null) {
         yield* sql`UPDATE steady_queue_jobs SET attempts = attempts + 1, scheduled_at = ${ending.retryAt},

@@ -6,6 +6,7 @@
  *   scheduled  prepare for execution (a job not due yet)
  *   blocked    dispatch (a limited job without a slot)
  *   failed     fail
+ *   cancelled  cancel (a waiting job), and the end of a running job's attempt that a cancel stopped
  * The transitions: prepare for execution in enqueue.ts; dispatch (and dispatching many, or stored jobs by id) and
  * dispatch bypassing limits in semaphores.ts; finish, fail and release in claimed.ts; retry and discard in
  * failed.ts.
@@ -106,7 +107,16 @@ export const makeExecutions = (sql: SqlClient.SqlClient, dialect: Dialect) => {
       ["error", "process_id", "created_at"]
     ).unprepared
 
-  return { ready, scheduled, blocked, failed } as const
+  /** Jobs cancelled: kept like finished ones (`finished_at` set), with the time they were cancelled. */
+  const cancelled = (jobIds: ReadonlyArray<number>, now: number) =>
+    jobIds.length === 0 ? Effect.void : Effect.zipRight(
+      sql`UPDATE steady_queue_jobs SET finished_at = ${now}, updated_at = ${now} WHERE ${sql.in("id", jobIds)}`.unprepared,
+      sql`INSERT INTO steady_queue_cancelled_executions ${
+        sql.insert(jobIds.map((job_id) => ({ job_id, created_at: now })))
+      }`.unprepared
+    )
+
+  return { ready, scheduled, blocked, failed, cancelled } as const
 }
 
 export type Executions = ReturnType<typeof makeExecutions>

@@ -45,7 +45,7 @@ export const makeJobs = (sql: SqlClient.SqlClient, dialect: Dialect) => {
                     WHEN r.id IS NOT NULL THEN 'ready'
                     WHEN s.id IS NOT NULL THEN 'scheduled'
                     WHEN b.id IS NOT NULL THEN 'blocked'
-                    WHEN j.cancelled_at IS NOT NULL THEN 'cancelled'
+                    WHEN x.id IS NOT NULL THEN 'cancelled'
                     WHEN j.finished_at IS NOT NULL THEN 'finished' END AS state,
                f.error AS error, COALESCE(c.process_id, f.process_id) AS process_id
         FROM steady_queue_jobs j
@@ -54,6 +54,7 @@ export const makeJobs = (sql: SqlClient.SqlClient, dialect: Dialect) => {
         LEFT JOIN steady_queue_ready_executions r ON r.job_id = j.id
         LEFT JOIN steady_queue_scheduled_executions s ON s.job_id = j.id
         LEFT JOIN steady_queue_blocked_executions b ON b.job_id = j.id
+        LEFT JOIN steady_queue_cancelled_executions x ON x.job_id = j.id
         WHERE ${where}`.pipe(Effect.flatMap(decode))
 
   return {

@@ -28,12 +28,13 @@ const ListedRow = Schema.Struct({
 })
 const decode = Schema.decodeUnknown(Schema.Array(ListedRow))
 
-const executionTable: Record<Exclude<JobState, "finished" | "cancelled">, string> = {
+const executionTable: Record<Exclude<JobState, "finished">, string> = {
   ready: "steady_queue_ready_executions",
   scheduled: "steady_queue_scheduled_executions",
   claimed: "steady_queue_claimed_executions",
   blocked: "steady_queue_blocked_executions",
-  failed: "steady_queue_failed_executions"
+  failed: "steady_queue_failed_executions",
+  cancelled: "steady_queue_cancelled_executions"
 }
 
 export const makeListing = (sql: SqlClient.SqlClient, dialect: Dialect) => {
@@ -49,11 +50,10 @@ export const makeListing = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const limit = (n: number) => dialect.limit(Math.max(1, Math.min(1000, Math.trunc(n))))
 
   const list = (f: ListFilter) => {
-    if (f.state === "finished" || f.state === "cancelled") {
-      // A cancelled job is kept like a finished one, with the time it was cancelled.
-      const ended = f.state === "finished"
-        ? sql`j.finished_at IS NOT NULL AND j.cancelled_at IS NULL`
-        : sql`j.cancelled_at IS NOT NULL`
+    if (f.state === "finished") {
+      // A cancelled job has finished_at too (it is kept like a finished one); its own list is its table's.
+      const ended = sql`j.finished_at IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM steady_queue_cancelled_executions x WHERE x.job_id = j.id)`
       const where = sql.and([ended, ...filters(f, "j.id")])
       return sql`SELECT ${columns}, j.finished_at AS since, NULL AS error, NULL AS process_id
                  FROM steady_queue_jobs j WHERE ${where} ORDER BY j.id DESC ${limit(f.limit)}`.pipe(

@@ -31,8 +31,9 @@ const stateSource: Record<JobState, string> = {
   claimed: "SELECT 1 FROM steady_queue_claimed_executions",
   blocked: "SELECT 1 FROM steady_queue_blocked_executions",
   failed: "SELECT 1 FROM steady_queue_failed_executions",
-  finished: "SELECT 1 FROM steady_queue_jobs WHERE finished_at IS NOT NULL AND cancelled_at IS NULL",
-  cancelled: "SELECT 1 FROM steady_queue_jobs WHERE cancelled_at IS NOT NULL"
+  finished: `SELECT 1 FROM steady_queue_jobs j WHERE j.finished_at IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM steady_queue_cancelled_executions x WHERE x.job_id = j.id)`,
+  cancelled: "SELECT 1 FROM steady_queue_cancelled_executions"
 }
 
 export const makeOverview = (sql: SqlClient.SqlClient, dialect: Dialect) => {

@@ -60,6 +60,7 @@ export type TableName =
   | "steady_queue_recurring_tasks"
   | "steady_queue_recurring_executions"
   | "steady_queue_attempts"
+  | "steady_queue_cancelled_executions"
 
 const column = (name: string, kind: ColumnKind, options: { readonly nullable?: boolean; readonly default?: string } = {}): Column => ({
   name,
@@ -102,7 +103,6 @@ export const tables: Record<TableName, Table> = {
       nullable("concurrency_duration", "bigint"),
       nullable("result", "text"),
       nullable("started_at", "bigint"),
-      nullable("cancelled_at", "bigint"),
       nullable("timeout_ms", "bigint"),
       nullable("max_attempts", "int")
     ],
@@ -229,5 +229,6 @@ export const tables: Record<TableName, Table> = {
     ],
     indexes: [index("ix_sq_attempts_job", "job_id", "attempt")],
     foreignKeys: [{ columns: ["job_id"], references: { table: "steady_queue_jobs", columns: ["id"] }, onDelete: "CASCADE" }]
-  }
+  },
+  steady_queue_cancelled_executions: execution("cancelled_executions", [createdAt], [])
 }
