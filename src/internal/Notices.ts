@@ -7,7 +7,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Duration, Effect, Layer, PubSub, type Queue, RcRef, Schedule, type Scope, Stream } from "effect"
-import { cancelChannel, parsePayload, settledChannel } from "./sql/notify.js"
+import { cancelChannel, parsePayload, readyChannel, settledChannel } from "./sql/notify.js"
 import { detectName } from "./sql/dialect.js"
 
 /** Job ids, or "any" when a notice named too many to list. */
@@ -22,6 +22,8 @@ export interface NoticesService {
   readonly onSettled: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
   /** Cancel notices for as long as the scope lives. */
   readonly onCancel: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
+  /** Notices that jobs became ready in another process (PostgreSQL only: elsewhere nothing comes). */
+  readonly onReady: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
 }
 
 /** Whether a notice names the job. */
@@ -49,10 +51,16 @@ const make = Effect.gen(function*() {
   const dialect = yield* Effect.orElseSucceed(detectName, () => "sqlite" as const)
   const settled = yield* PubSub.unbounded<Notice>()
   const cancels = yield* PubSub.unbounded<Notice>()
+  // Ready notices only wake: a sliding hub of one drops those a busy worker has not read yet.
+  const readies = yield* PubSub.sliding<Notice>(1)
   const listen = dialect === "pg" ? listenOf(sql) : undefined
   // One LISTEN connection while anyone is subscribed, kept a little after the last leaves (awaits come in runs).
   const listening = listen === undefined ? undefined : yield* RcRef.make({
-    acquire: Effect.zipRight(relay(listen, settledChannel, settled), relay(listen, cancelChannel, cancels)),
+    acquire: Effect.all([
+      relay(listen, settledChannel, settled),
+      relay(listen, cancelChannel, cancels),
+      relay(listen, readyChannel, readies)
+    ]),
     idleTimeToLive: Duration.seconds(10)
   })
   const subscribe = (hub: PubSub.PubSub<Notice>) =>
@@ -65,7 +73,8 @@ const make = Effect.gen(function*() {
     settled: (ids) => ids.length === 0 ? Effect.void : Effect.asVoid(PubSub.publish(settled, ids)),
     cancelRequested: (ids) => ids.length === 0 ? Effect.void : Effect.asVoid(PubSub.publish(cancels, ids)),
     onSettled: subscribe(settled),
-    onCancel: subscribe(cancels)
+    onCancel: subscribe(cancels),
+    onReady: subscribe(readies)
   }
   return service
 })

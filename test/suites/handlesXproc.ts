@@ -226,10 +226,39 @@ const killedWorkerRetried = Effect.gen(function*() {
   yield* second.stop
 }).pipe(Effect.scoped, TestServices.provideLive)
 
+/**
+ * PostgreSQL: a job enqueued on one pool wakes an idle worker on another at once. The worker runs in test time,
+ * never moved, with an hour between polls: once idle, only the NOTIFY sent by the enqueue can make it claim.
+ */
+const wokenByAnotherPool = Effect.gen(function*() {
+  yield* reset
+  const db = yield* Db
+  const out = tempFile("wake.txt")
+  fs.writeFileSync(gateFile(out), "") // the jobs run through
+  const context = yield* Layer.build(
+    handlersLayer(out).pipe(
+      Layer.provideMerge(SteadyQueue.layer({ joinAppTransactions: false }).pipe(Layer.provide(clientLayer(db)), Layer.orDie))
+    )
+  )
+  const side: WorkerSide = { pid: process.pid, detail: () => `the worker wrote:\n${lines(out).join("\n")}`, stop: Effect.void }
+  const first = yield* Double.enqueue({ n: 1 })
+  yield* Worker.start({ threads: 2, pollingInterval: "1 hour", shutdownTimeout: "1 second" }).pipe(Effect.provide(context))
+  // Its first poll claimed the first job, fewer than it could take: it is idle now, its LISTEN connection up.
+  yield* bounded(first.await(), bounds.settle, "the first job's result", side)
+  yield* TestServices.provideLive(Effect.sleep("200 millis"))
+  const second = yield* Double.enqueue({ n: 2 })
+  assert.deepStrictEqual(yield* bounded(second.await(), bounds.settle, "the second job, woken by NOTIFY", side), {
+    doubled: 4,
+    pid: process.pid
+  })
+}).pipe(Effect.scoped)
+
 export const handlesXprocSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: scaled(120_000) })("job handles across processes", (it) => {
     // The await side's reads and the cancel's wait run in test time only where it says so; the rest is real time.
     if (dialect === "pg") {
+      it.scoped("a job enqueued on one pool wakes an idle worker on another at once (NOTIFY, no poll)", () =>
+        wokenByAnotherPool, within(2 * bounds.settle))
       it.scoped("await in this process, the job run in a child process: a NOTIFY wakes the await, without polling", () =>
         Effect.asVoid(awaitFromElsewhere(inChild, true)), within(bounds.startup, 4 * bounds.settle, bounds.exit))
       it.scoped("await on one pool, the job run by a worker on another: a NOTIFY wakes the await, without polling", () =>

@@ -8,6 +8,7 @@ import type { Dialect, DialectName } from "./dialect.js"
 import { inBatches, insertBatchSize, makeExecutions } from "./executions.js"
 import type { InsertedJob, NewJob } from "../storage/Enqueue.js"
 import type { StatementError } from "../storage/persistence.js"
+import { readyChannel, readyPayload } from "./notify.js"
 import { decodeInsertedJobRows } from "./rows.js"
 import type { Dispatchable, makeSemaphores } from "./semaphores.js"
 
@@ -84,8 +85,12 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient, dialect: Dialect) => {
           ${executions.ready(sql`jobs WHERE scheduled_at <= ${now} AND concurrency_key IS NULL`, now)}
         ), scheduled AS (
           ${executions.scheduled(sql`jobs WHERE scheduled_at > ${now}`, now)}
+        ), woken AS (
+          SELECT pg_notify(${readyChannel}, ${readyPayload}) FROM jobs
+          WHERE scheduled_at <= ${now} AND concurrency_key IS NULL LIMIT 1
         )
-        SELECT id, public_id FROM jobs`.pipe(Effect.flatMap(decodeInsertedJobRows))
+        -- Referenced, so that it runs: workers in other processes claim on commit, not at their next poll.
+        SELECT id, public_id FROM jobs WHERE (SELECT count(*) FROM woken) >= 0`.pipe(Effect.flatMap(decodeInsertedJobRows))
       const ids = new Map(rows.map((r) => [r.public_id, r.id]))
       for (const job of batch) out.push({ ...job, id: ids.get(job.publicId)! })
     }

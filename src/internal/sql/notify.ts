@@ -9,6 +9,10 @@ import type { Dialect } from "./dialect.js"
 
 export const settledChannel = "steady_queue_settled"
 export const cancelChannel = "steady_queue_cancel"
+/** Jobs became ready: idle workers of every process claim at once instead of at their next poll. */
+export const readyChannel = "steady_queue_ready"
+/** The ready channel's payload: it names no jobs (workers claim whatever is ready). */
+export const readyPayload = "ready"
 
 /** The longest payload sent; a longer list of ids is sent as "*" (any job: readers check theirs). */
 const maxPayload = 7900
@@ -21,6 +25,10 @@ export const payloadOf = (ids: ReadonlyArray<number>): string => {
 /** Reads a payload: the ids it names, or "any" for "*". */
 export const parsePayload = (payload: string): ReadonlyArray<number> | "any" =>
   payload === "*" ? "any" : payload.split(",").map(Number).filter(Number.isFinite)
+
+/** Wakes the idle workers of every process (PostgreSQL; the others poll). */
+export const notifyReady = (sql: SqlClient.SqlClient, dialect: Dialect) =>
+  dialect.name !== "pg" ? Effect.void : Effect.asVoid(sql`SELECT pg_notify(${readyChannel}, ${readyPayload})`)
 
 export const notify = (sql: SqlClient.SqlClient, dialect: Dialect, channel: string, ids: ReadonlyArray<number>) =>
   dialect.name !== "pg" || ids.length === 0

@@ -12,6 +12,7 @@ import { type BlockedExecution, type Execution, inBatches, type Jobs, makeExecut
 import type { StatementError } from "../storage/persistence.js"
 import type { Slot } from "../storage/Semaphores.js"
 import { DbInt } from "./rows.js"
+import { notifyReady } from "./notify.js"
 
 export type { Slot }
 
@@ -121,8 +122,11 @@ export const makeSemaphores = (sql: SqlClient.SqlClient, dialect: Dialect) => {
     })
 
   /** Jobs become ready, in one statement (none for no rows). */
+  // Every job made ready outside the enqueue's own statement passes here: the one place that tells other processes.
   const ready = (jobs: Jobs<Execution>, now: number): Effect.Effect<void, StatementError> =>
-    Array.isArray(jobs) && jobs.length === 0 ? Effect.void : Effect.asVoid(executions.ready(jobs, now).unprepared)
+    Array.isArray(jobs) && jobs.length === 0
+      ? Effect.void
+      : Effect.zipRight(executions.ready(jobs, now).unprepared, notifyReady(sql, dialect))
 
   /**
    * Makes jobs ready without asking their semaphore: a blocked job handed a slot, a claimed job released (it

@@ -1,12 +1,14 @@
 /**
  * A worker's poll loop: while claiming is open it claims at most as many jobs as the worker has free threads,
  * from its queues in order and leaving paused ones out, starts each in a fiber of its own, and when it found
- * fewer jobs than it could take, waits for a wake-up (a local enqueue or dispatch) or the polling interval.
+ * fewer jobs than it could take, waits for a wake-up (a local enqueue or dispatch; on PostgreSQL, jobs made ready
+ * by any process) or the polling interval.
  */
 import { Cause, Clock, type Duration, Effect, Fiber, FiberSet, Queue, type Scope } from "effect"
 import * as QueueSelector from "../QueueSelector.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
+import { Notices } from "../Notices.js"
 import { Wakeup } from "../Wakeup.js"
 import type { Perform } from "./Performer.js"
 import * as Running from "./Running.js"
@@ -34,13 +36,15 @@ export const start = (options: {
   /** Whether a job's outcome is handed on but not yet written (its claim is still held, on purpose). */
   readonly outcomePending: (jobId: number) => boolean
   readonly perform: Perform
-}): Effect.Effect<Poller, never, Store | Wakeup | Scope.Scope> =>
+}): Effect.Effect<Poller, never, Store | Wakeup | Notices | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
     const { processId, queues, running, threads } = options
     // Job fibers: when the scope closes, whatever still runs is interrupted and its claim released.
     const jobs = yield* FiberSet.make<void>()
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
+    // Jobs made ready by other processes (PostgreSQL's NOTIFY; elsewhere this never fires and polling finds them).
+    const readyElsewhere = yield* Effect.flatMap(Notices, (n) => n.onReady)
     // Open while the worker is live; closed, it claims nothing.
     const claiming = yield* Effect.makeLatch(true)
 
@@ -104,7 +108,11 @@ export const start = (options: {
       )
     )
 
-    const idle = Effect.raceFirst(Queue.take(wakeups), Effect.sleep(options.pollingInterval))
+    const idle = Effect.raceAll([
+      Queue.take(wakeups),
+      Effect.asVoid(Queue.take(readyElsewhere)),
+      Effect.sleep(options.pollingInterval)
+    ])
 
     const loop = Effect.gen(function*() {
       let pollFailed = false
