@@ -60,18 +60,22 @@ const sideOf = (child: Child, out: string): WorkerSide => ({
   })
 })
 
+/** steady-queue's services and the tasks' handlers (writing to `out`) on a pool of their own. */
+const secondPool = (out: string) =>
+  Effect.flatMap(Db, (db) =>
+    Layer.build(
+      handlersLayer(out).pipe(
+        Layer.provideMerge(SteadyQueue.layer({ joinAppTransactions: false }).pipe(Layer.provide(clientLayer(db)), Layer.orDie))
+      )
+    ))
+
 /**
  * A worker in this process on a pool of its own, with services of its own (no in-process notices reach the
  * test's side), in real time.
  */
 const inSecondPool = (out: string): Effect.Effect<WorkerSide, never, Db | Scope.Scope> =>
   Effect.gen(function*() {
-    const db = yield* Db
-    const context = yield* Layer.build(
-      handlersLayer(out).pipe(
-        Layer.provideMerge(SteadyQueue.layer({ joinAppTransactions: false }).pipe(Layer.provide(clientLayer(db)), Layer.orDie))
-      )
-    )
+    const context = yield* secondPool(out)
     yield* Worker.start({ threads: 2, pollingInterval: "20 millis", shutdownTimeout: "1 second" }).pipe(
       Effect.provide(context),
       TestServices.provideLive
@@ -232,14 +236,9 @@ const killedWorkerRetried = Effect.gen(function*() {
  */
 const wokenByAnotherPool = Effect.gen(function*() {
   yield* reset
-  const db = yield* Db
   const out = tempFile("wake.txt")
   fs.writeFileSync(gateFile(out), "") // the jobs run through
-  const context = yield* Layer.build(
-    handlersLayer(out).pipe(
-      Layer.provideMerge(SteadyQueue.layer({ joinAppTransactions: false }).pipe(Layer.provide(clientLayer(db)), Layer.orDie))
-    )
-  )
+  const context = yield* secondPool(out)
   const side: WorkerSide = { pid: process.pid, detail: () => `the worker wrote:\n${lines(out).join("\n")}`, stop: Effect.void }
   const first = yield* Double.enqueue({ n: 1 })
   yield* Worker.start({ threads: 2, pollingInterval: "1 hour", shutdownTimeout: "1 second" }).pipe(Effect.provide(context))
