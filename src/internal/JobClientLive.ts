@@ -43,8 +43,10 @@ export const toJobInfo = (row: JobWithStateRow, attempts: ReadonlyArray<AttemptR
 
 /** A job's status as its handle reports it. */
 export const statusOf = (row: Option.Option<JobWithStateRow>): JobStatus => {
-  if (Option.isNone(row) || row.value.state === null) return Option.isNone(row) ? "missing" : "ready"
+  if (Option.isNone(row)) return "missing"
   const { attempts, state } = row.value
+  // Between two executions (a moment inside a transaction another reader cannot see): it is on its way to ready.
+  if (state === null) return "ready"
   switch (state) {
     case "claimed":
       return "running"

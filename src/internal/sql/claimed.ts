@@ -1,7 +1,8 @@
 /**
- * Ending a claim: finish, fail or release. Every path first takes the claim rows that still belong to the
- * calling process (fencing): a process that was pruned while it slept finds nothing to take, and changes nothing.
- * Finishing and failing give the slots of the jobs taken back to their semaphores in the same transaction, so an
+ * Ending a claim: finish, end an attempt that did not succeed (failed, retried or cancelled), fail all of a lost
+ * process's claims, or release. Every path first takes the claim rows that still belong to the calling process
+ * (fencing): a process that was pruned while it slept finds nothing to take, and changes nothing.
+ * Finishing and ending attempts give the slots of the jobs taken back to their semaphores in the same transaction, so an
  * outcome, its slot and the release of the next blocked job of its key commit or roll back together. Releasing
  * keeps the slot: the job goes back to ready holding it, bypassing its limit.
  */
@@ -13,7 +14,7 @@ import type { AttemptEnding, AttemptEnd, Ending, Finishing } from "../storage/Cl
 import type { StatementError } from "../storage/persistence.js"
 import { notify, settledChannel } from "./notify.js"
 import { DbInt, DbNullableInt } from "./rows.js"
-import type { makeSemaphores, Slot } from "./semaphores.js"
+import type { makeSemaphores } from "./semaphores.js"
 
 /** A claim as its ending reads it: the row, when it was claimed, and whether a cancel was asked for. */
 const ClaimRows = Schema.Array(Schema.Struct({
@@ -105,7 +106,11 @@ export const makeClaimed = (
     if (!preserve) return sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", ids)}`.unprepared
     // Jobs claimed together share their claim time: one statement per claim time, usually one in all.
     const byStart = new Map<number, Array<number>>()
-    for (const c of claims) byStart.set(c.created_at, [...(byStart.get(c.created_at) ?? []), c.job_id])
+    for (const c of claims) {
+      const group = byStart.get(c.created_at)
+      if (group === undefined) byStart.set(c.created_at, [c.job_id])
+      else group.push(c.job_id)
+    }
     return Effect.forEach(byStart, ([startedAt, jobIds]) =>
       sql`UPDATE steady_queue_jobs SET finished_at = ${now}, updated_at = ${now}, started_at = ${startedAt}
           WHERE ${sql.in("id", jobIds)}`.unprepared, { discard: true })
@@ -143,31 +148,6 @@ export const makeClaimed = (
       return taken
     }))
   }
-
-  /**
-   * Fails jobs whose claims were just taken, in the caller's transaction: records the error, then gives their
-   * slots (`slots`, read after the record) back to their semaphores.
-   */
-  const failedWith = (
-    taken: Ids,
-    slots: Effect.Effect<ReadonlyArray<Slot>, StatementError>,
-    error: string,
-    processId: number,
-    now: number
-  ) =>
-    Effect.zipRight(
-      executions.failed(taken, error, processId, now),
-      Effect.flatMap(slots, (s) => semaphores.signal(s, now))
-    )
-
-  /** Records the failure if this process still owns the claim; returns whether it did. */
-  const fail = (job: Ending, processId: number, error: string, now: number) =>
-    sql.withTransaction(Effect.gen(function*() {
-      const taken = yield* take([job.id], processId)
-      if (taken.length === 0) return false
-      yield* failedWith(taken, Effect.succeed(slotsOf([job], taken)), error, processId, now)
-      return true
-    }))
 
   /** Every failed attempt is kept with its job: its number, error, process and times. */
   const recordAttempt = (ending: AttemptEnding, claim: Claim, processId: number, now: number) =>
@@ -234,9 +214,10 @@ export const makeClaimed = (
     sql.withTransaction(Effect.gen(function*() {
       const taken = yield* take(undefined, processId)
       if (taken.length === 0) return taken
-      yield* failedWith(taken, semaphores.limitsOf(taken), error, processId, now)
+      yield* executions.failed(taken, error, processId, now)
+      yield* semaphores.signal(yield* semaphores.limitsOf(taken), now)
       return taken
     }))
 
-  return { take, finish, fail, endAttempt, release, failAll } as const
+  return { take, finish, endAttempt, release, failAll } as const
 }

@@ -45,8 +45,6 @@ export interface ClaimedStorage {
   readonly finish: (jobs: ReadonlyArray<Finishing>, processId: number, now: number, preserve: boolean) => Effect.Effect<Ids, PersistenceError>
   /** Ends an attempt that failed, timed out, expired or was cancelled, if `processId` still holds the job. */
   readonly endAttempt: (ending: AttemptEnding, processId: number, now: number) => Effect.Effect<AttemptEnd, PersistenceError>
-  /** Records the failure if `processId` still holds the job; returns whether it did. */
-  readonly fail: (job: Ending, processId: number, error: string, now: number) => Effect.Effect<boolean, PersistenceError>
   /** Puts jobs `processId` holds back in ready (all of them when `jobIds` is undefined); returns their ids. */
   readonly release: (jobIds: Ids | undefined, processId: number, now: number) => Effect.Effect<Ids, PersistenceError>
   /** Fails every claim of a process that is gone, giving their slots back; returns the job ids. */
