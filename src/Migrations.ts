@@ -150,13 +150,34 @@ const handles = Effect.gen(function*() {
   yield* sql.unsafe(`CREATE UNIQUE INDEX IF NOT EXISTS ix_sq_cancelled_executions_job ON steady_queue_cancelled_executions (job_id)`)
 })
 
+/**
+ * Claim ahead: a worker may hold claims it has not started yet (its prefetch buffer). A claim records when its
+ * job started, so that the claims of a process that died go back to ready when they never ran, and fail when they
+ * did. Claims made before this version all ran.
+ */
+const claimAhead = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const dialect = yield* family
+  if (dialect === "pg") {
+    yield* sql`ALTER TABLE steady_queue_claimed_executions ADD COLUMN IF NOT EXISTS started_at BIGINT NULL`
+  } else {
+    const exists = dialect === "mysql"
+      ? (yield* sql`SELECT 1 AS x FROM information_schema.columns WHERE table_schema = DATABASE()
+                    AND table_name = 'steady_queue_claimed_executions' AND column_name = 'started_at'`).length > 0
+      : false
+    if (!exists) yield* sql`ALTER TABLE steady_queue_claimed_executions ADD COLUMN started_at BIGINT NULL`
+  }
+  yield* sql`UPDATE steady_queue_claimed_executions SET started_at = created_at WHERE started_at IS NULL`
+})
+
 const migrations = {
   "0001_create_tables": createTables,
   "0002_recurring_time_zone": addRecurringTimeZone,
   "0003_concurrency_settings": addConcurrencySettings,
   "0004_recurring_concurrency": addRecurringConcurrency,
   "0005_dashboard": dashboard,
-  "0006_handles": handles
+  "0006_handles": handles,
+  "0008_claim_ahead": claimAhead
 }
 
 /** Applies pending migrations on the `SqlClient` in context; returns the ones applied now. */

@@ -51,6 +51,7 @@ const DurationValue = Schema.transformOrFail(
 )
 
 const PositiveInt = Schema.Int.pipe(Schema.positive())
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 const withDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
   Schema.optionalWith(schema, { default: value })
 
@@ -59,6 +60,11 @@ export const WorkerConfig = Schema.Struct({
   queues: withDefault(Schema.Array(Schema.String).pipe(Schema.minItems(1)), () => defaults.workerQueues),
   /** Jobs this worker runs at once (each in its own fiber). */
   threads: withDefault(PositiveInt, () => defaults.workerThreads),
+  /**
+   * Jobs claimed ahead, beyond the free threads, to start as threads come free (default: as many as `threads`);
+   * 0 claims only for free threads.
+   */
+  prefetch: Schema.optional(NonNegativeInt),
   /** Worker processes with these settings (fork mode). */
   processes: withDefault(PositiveInt, () => defaults.workerProcesses),
   /** Wait between polls when there was nothing to claim. */

@@ -6,6 +6,7 @@ import { failuresSuite } from "./suites/failures.js"
 import { handlesSuite } from "./suites/handles.js"
 import { lifecycleSuite } from "./suites/lifecycle.js"
 import { persistenceSuite } from "./suites/persistence.js"
+import { prefetchSuite } from "./suites/prefetch.js"
 import { processesSuite } from "./suites/processes.js"
 import { queueDatabaseSuite } from "./suites/queueDatabase.js"
 import { recurringSuite } from "./suites/recurring.js"
@@ -15,6 +16,7 @@ import { workerSuite } from "./suites/worker.js"
 describe.skipIf(!(await isAvailable("mysql")))("mysql", () => {
   enqueueSuite("mysql")
   workerSuite("mysql")
+  prefetchSuite("mysql")
   failuresSuite("mysql")
   lifecycleSuite("mysql")
   processesSuite("mysql")

@@ -1,8 +1,9 @@
 /**
  * A worker's successful jobs, finished in batches by one fiber: one fenced write per batch (one statement, or
  * one transaction that also gives limited jobs' slots back), then one `Finished` event each; each batch is one
- * `steady-queue.finish` span. When the scope closes, whatever is still queued is written before the worker
- * releases its claims.
+ * `steady-queue.finish` span. The same write records the starts of jobs that were claimed ahead (so that a
+ * process that dies gives back the claims it never started). When the scope closes, whatever is still queued is
+ * written before the worker releases its claims.
  */
 import { Cause, Chunk, Clock, Effect, Queue, type Schedule, type Scope } from "effect"
 import type { JobDescription } from "../CurrentJob.js"
@@ -11,7 +12,7 @@ import * as Liveness from "./Liveness.js"
 import { Notices } from "./Notices.js"
 import { Wakeup } from "./Wakeup.js"
 import { writeRetry } from "./ProcessRow.js"
-import type { Finishing } from "./Storage.js"
+import type { Finishing, Started } from "./Storage.js"
 import { Store } from "./Store.js"
 import { hotSpan } from "./spans.js"
 
@@ -21,12 +22,35 @@ const batchSize = 500
 export interface Finisher {
   /** Queues a job that succeeded, with its encoded result. Never waits: the queue is bounded in practice by
    * claims, which also need the database, so a job fiber handing on its outcome can never hold up a shutdown. */
-  readonly offer: (job: JobDescription, result: string | null) => Effect.Effect<void>
+  readonly offer: (job: JobDescription, result: string | null, startedAt: number) => Effect.Effect<void>
+  /** Queues the starts of jobs that were claimed ahead, for the next write. Never waits. */
+  readonly started: (jobIds: ReadonlyArray<number>, startedAt: number) => Effect.Effect<void>
 }
 
 /** A job that succeeded, as its batch writes it. */
 interface Succeeded extends Finishing {
+  readonly _tag: "Succeeded"
   readonly job: JobDescription
+}
+
+interface Start extends Started {
+  readonly _tag: "Started"
+}
+
+type Item = Succeeded | Start
+
+/** A batch split into the starts to record and the successes to write (a start of a job finished too is left out). */
+const split = (batch: ReadonlyArray<Item>) => {
+  const done: Array<Succeeded> = []
+  const finished = new Set<number>()
+  for (const item of batch) {
+    if (item._tag === "Succeeded") {
+      done.push(item)
+      finished.add(item.id)
+    }
+  }
+  const started = batch.filter((item): item is Start => item._tag === "Started" && !finished.has(item.id))
+  return { started, done }
 }
 
 export const start = (options: {
@@ -43,13 +67,13 @@ export const start = (options: {
     const notices = yield* Notices
     const wakeup = yield* Wakeup
     const { liveness, processId } = options
-    const queue = yield* Queue.unbounded<Succeeded>()
+    const queue = yield* Queue.unbounded<Item>()
 
-    const write = (jobs: ReadonlyArray<Succeeded>, retry: Schedule.Schedule<unknown, unknown>) =>
+    const write = (started: ReadonlyArray<Start>, jobs: ReadonlyArray<Succeeded>, retry: Schedule.Schedule<unknown, unknown>) =>
       Liveness.retryWrite(
         Effect.flatMap(
           Clock.currentTimeMillis,
-          (now) => store.claimed.finish(jobs, processId, now, options.preserveFinishedJobs)
+          (now) => store.claimed.finish(started, jobs, processId, now, options.preserveFinishedJobs)
         ),
         {
           timeout: liveness.attemptTimeout,
@@ -76,9 +100,11 @@ export const start = (options: {
         if (fenced.length > 0) yield* options.onFenced(fenced)
       })
 
-    const finish = (jobs: ReadonlyArray<Succeeded>, retry: Schedule.Schedule<unknown, unknown>) =>
+    const finish = (batch: ReadonlyArray<Item>, retry: Schedule.Schedule<unknown, unknown>) =>
       Effect.gen(function*() {
-        const finished = new Set(yield* write(jobs, retry))
+        const { done: jobs, started } = split(batch)
+        const finished = new Set(yield* write(started, jobs, retry))
+        if (jobs.length === 0) return
         yield* Liveness.settle(liveness, jobs.map((j) => j.id))
         // Written: whatever goes wrong from here is logged, and the batch is not written again.
         yield* announce(jobs, finished).pipe(
@@ -86,7 +112,7 @@ export const start = (options: {
             Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("steady-queue: after finishing jobs", cause)
           )
         )
-      }).pipe(hotSpan("steady-queue.finish", { attributes: { batchSize: jobs.length } }))
+      }).pipe(hotSpan("steady-queue.finish", { attributes: { batchSize: batch.length } }))
 
     // At shutdown: what is left, with a bounded retry so a database that is gone cannot hold the process forever.
     const flushAll = Effect.flatMap(Queue.takeAll(queue), (all) =>
@@ -113,10 +139,14 @@ export const start = (options: {
       })
     ).pipe(Effect.forever, Effect.forkScoped)
     return {
-      offer: (job, result) =>
+      offer: (job, result, startedAt) =>
         Effect.zipRight(
           Liveness.outcomePending(liveness, job.id),
-          Effect.asVoid(Queue.offer(queue, { id: job.id, concurrency: job.concurrency, result, job }))
-        )
+          Effect.asVoid(Queue.offer(queue, { _tag: "Succeeded", id: job.id, concurrency: job.concurrency, result, startedAt, job }))
+        ),
+      started: (jobIds, startedAt) =>
+        jobIds.length === 0
+          ? Effect.void
+          : Effect.asVoid(Queue.offerAll(queue, jobIds.map((id): Start => ({ _tag: "Started", id, startedAt }))))
     }
   })

@@ -19,7 +19,8 @@ const stored = (error: ProcessPrunedError | ProcessMissingError | ProcessExitErr
 
 /**
  * Fails a process's claims with `error` and deletes its row, in one transaction, which also gives the jobs'
- * semaphore slots back (to the next blocked jobs of their keys).
+ * semaphore slots back (to the next blocked jobs of their keys). Claims it made ahead and never started go back
+ * to ready instead: those jobs never ran.
  */
 export const failProcess = (
   processId: number,
@@ -42,12 +43,17 @@ export const failProcess = (
         queueName: row.queue_name,
         priority: row.priority,
         attempt: row.attempts + 1,
+        startedAt: null,
         error: stored(error),
         retryAt: Option.getOrNull(retryAt),
         cancelled: false
       }))
     })
     return yield* store.withTransaction(Effect.gen(function*() {
+      const unstarted = yield* store.claimed.releaseUnstarted(processId, now)
+      if (unstarted.length > 0) {
+        yield* Effect.logInfo(`steady-queue: ${unstarted.length} job(s) process ${processId} claimed ahead and never started went back to ready`)
+      }
       const ended = yield* Effect.forEach(endings, (e) =>
         Effect.map(store.claimed.endAttempt(e, processId, now), (end) => (end === "lost" ? [] : [e.id])))
       // Claims made since the read: failed as they are.

@@ -21,7 +21,7 @@ import type { ScheduledStorage } from "./storage/Scheduled.js"
 import type { SemaphoreStorage } from "./storage/Semaphores.js"
 
 export type { CancelResult, CancelStorage } from "./storage/Cancel.js"
-export type { AttemptEnd, AttemptEnding, ClaimedStorage, Ending, Finishing, OwnershipStorage } from "./storage/Claimed.js"
+export type { AttemptEnd, AttemptEnding, ClaimedStorage, Ending, Finishing, OwnershipStorage, Started } from "./storage/Claimed.js"
 export type { EnqueueStorage, InsertedJob, NewJob } from "./storage/Enqueue.js"
 export type { FailedStorage } from "./storage/Failed.js"
 export type { AttemptRow, JobStorage, JobWithStateRow, ListedJobRow, ListFilter, ListingStorage } from "./storage/Listing.js"

@@ -9,11 +9,17 @@ import type { Dialect, DialectName } from "./dialect.js"
 import type { StatementError } from "../storage/persistence.js"
 import { decodeIds, decodeJobIds, decodeJobRows, type JobRow } from "./rows.js"
 
+/**
+ * Claims up to `limit` jobs, in claim order. The first `startNow` of them (all by default) are recorded as
+ * started by the claim itself (the worker starts them at once); the rest are claimed ahead, and recorded as
+ * started when they start.
+ */
 export type Claim = (
   queue: string | undefined,
   limit: number,
   processId: number,
-  now: number
+  now: number,
+  startNow?: number
 ) => Effect.Effect<ReadonlyArray<JobRow>, StatementError>
 
 /** What every dialect's claim is built from. */
@@ -25,7 +31,13 @@ interface Parts {
   readonly order: Statement.Fragment
   /** The jobs claimed, read back in claim order. */
   readonly selectJobs: (ids: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<JobRow>, StatementError>
-  readonly insertClaims: (jobIds: ReadonlyArray<number>, processId: number, now: number) => Effect.Effect<unknown, StatementError>
+  /** Records claims of jobs in claim order, the first `startNow` as started now. */
+  readonly insertClaims: (
+    jobIds: ReadonlyArray<number>,
+    processId: number,
+    now: number,
+    startNow: number
+  ) => Effect.Effect<unknown, StatementError>
 }
 
 interface DialectClaim {
@@ -35,7 +47,13 @@ interface DialectClaim {
    * workers read the pauses first.
    */
   readonly guardsPauses: boolean
-  readonly make: (parts: Parts) => Claim
+  readonly make: (parts: Parts) => (
+    queue: string | undefined,
+    limit: number,
+    processId: number,
+    now: number,
+    startNow: number
+  ) => ReturnType<Claim>
 }
 
 /**
@@ -44,15 +62,18 @@ interface DialectClaim {
  */
 const pg: DialectClaim = {
   guardsPauses: true,
-  make: ({ dialect, order, sql, where }) => (queue, limit, processId, now) =>
+  make: ({ dialect, order, sql, where }) => (queue, limit, processId, now, startNow) =>
     sql`WITH picked AS (
           SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
           ${order} ${dialect.limit(limit)} FOR UPDATE SKIP LOCKED
         ), moved AS (
-          DELETE FROM steady_queue_ready_executions r WHERE r.id = ANY(ARRAY(SELECT id FROM picked)) RETURNING r.job_id
+          DELETE FROM steady_queue_ready_executions r WHERE r.id = ANY(ARRAY(SELECT id FROM picked))
+          RETURNING r.job_id, r.priority
         ), claimed AS (
-          INSERT INTO steady_queue_claimed_executions (job_id, process_id, created_at)
-          SELECT job_id, ${processId}, ${now} FROM moved RETURNING job_id
+          INSERT INTO steady_queue_claimed_executions (job_id, process_id, created_at, started_at)
+          SELECT job_id, ${processId}, ${now},
+                 CASE WHEN row_number() OVER (ORDER BY priority DESC, job_id) <= ${startNow} THEN ${now}::int8 END
+          FROM moved RETURNING job_id
         )
         SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
                j.scheduled_at, j.created_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration
@@ -63,21 +84,23 @@ const pg: DialectClaim = {
 /** SQLite: no row locks; the skip-locked select deletes first, so the transaction holds the write lock. */
 const sqlite: DialectClaim = {
   guardsPauses: true,
-  make: ({ dialect, insertClaims, order, selectJobs, sql, where }) => (queue, limit, processId, now) =>
+  make: ({ dialect, insertClaims, order, selectJobs, sql, where }) => (queue, limit, processId, now, startNow) =>
     sql.withTransaction(Effect.gen(function*() {
       const ids = yield* decodeJobIds(
         yield* dialect.takeSkipLocked({ table: "steady_queue_ready_executions", columns: "job_id", where: where(queue), order, limit })
       )
       if (ids.length === 0) return []
-      yield* insertClaims(ids, processId, now)
-      return yield* selectJobs(ids)
+      // Read first: the claims are recorded in claim order, which is the order the rows are read in.
+      const rows = yield* selectJobs(ids)
+      yield* insertClaims(rows.map((r) => r.id), processId, now, startNow)
+      return rows
     }))
 }
 
 /** MySQL/MariaDB: lock the rows, record the claims, then delete the ready rows by primary key. */
 const mysql: DialectClaim = {
   guardsPauses: false,
-  make: ({ dialect, insertClaims, order, selectJobs, sql, where }) => (queue, limit, processId, now) =>
+  make: ({ dialect, insertClaims, order, selectJobs, sql, where }) => (queue, limit, processId, now, startNow) =>
     sql.withTransaction(Effect.gen(function*() {
       const picked = yield* sql<{ readonly id: unknown; readonly job_id: unknown }>`
         SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
@@ -85,11 +108,12 @@ const mysql: DialectClaim = {
       if (picked.length === 0) return [] as ReadonlyArray<JobRow>
       const rowIds = yield* decodeIds(picked)
       const jobIds = yield* decodeJobIds(picked)
-      yield* insertClaims(jobIds, processId, now)
+      // Read back inside the transaction: a failed read then rolls the claim back instead of stranding it.
+      const rows = yield* selectJobs(jobIds)
+      yield* insertClaims(rows.map((r) => r.id), processId, now, startNow)
       // By primary key, in one statement, whatever the planner thinks of the table: no other row gets locked.
       yield* dialect.deleteByIds("steady_queue_ready_executions", rowIds)
-      // Read back inside the transaction: a failed read then rolls the claim back instead of stranding it.
-      return yield* selectJobs(jobIds)
+      return rows
     }))
 }
 
@@ -117,13 +141,13 @@ export const makeClaim = (sql: SqlClient.SqlClient, dialect: Dialect): Claim => 
         Effect.flatMap(decodeJobRows)
       )
 
-  const insertClaims = (jobIds: ReadonlyArray<number>, processId: number, now: number) =>
+  const insertClaims = (jobIds: ReadonlyArray<number>, processId: number, now: number, startNow: number) =>
     sql`INSERT INTO steady_queue_claimed_executions ${
-      sql.insert(jobIds.map((job_id) => ({ job_id, process_id: processId, created_at: now })))
+      sql.insert(jobIds.map((job_id, i) => ({ job_id, process_id: processId, created_at: now, started_at: i < startNow ? now : null })))
     }`.unprepared
 
   const claim = make({ sql, dialect, where, order: sql.literal("ORDER BY priority DESC, job_id ASC"), selectJobs, insertClaims })
   // A claim that loses a deadlock changed nothing: it runs again instead of failing the poll.
   const retrying = retryLockConflicts("a claim")
-  return (queue, limit, processId, now) => retrying(claim(queue, limit, processId, now))
+  return (queue, limit, processId, now, startNow = limit) => retrying(claim(queue, limit, processId, now, startNow))
 }

@@ -6,21 +6,22 @@
  * outcome, its slot and the release of the next blocked job of its key commit or roll back together. Releasing
  * keeps the slot: the job goes back to ready holding it, bypassing its limit.
  */
-import type { SqlClient, Statement } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { Dialect, DialectName } from "./dialect.js"
 import { makeExecutions } from "./executions.js"
-import type { AttemptEnding, AttemptEnd, Ending, Finishing } from "../storage/Claimed.js"
+import type { AttemptEnding, AttemptEnd, Ending, Finishing, Started } from "../storage/Claimed.js"
 import type { StatementError } from "../storage/persistence.js"
 import { notify, settledChannel } from "./notify.js"
 import { DbInt, DbNullableInt } from "./rows.js"
 import type { makeSemaphores } from "./semaphores.js"
 
-/** A claim as its ending reads it: the row, when it was claimed, and whether a cancel was asked for. */
+/** A claim as its ending reads it: the row, when it was claimed and started, and whether a cancel was asked for. */
 const ClaimRows = Schema.Array(Schema.Struct({
   id: DbInt,
   job_id: DbInt,
   created_at: DbInt,
+  started_at: DbNullableInt,
   cancel_requested_at: DbNullableInt
 }))
 const decodeClaims = Schema.decodeUnknown(ClaimRows)
@@ -28,29 +29,52 @@ type Claim = typeof ClaimRows.Type[number]
 
 type Ids = ReadonlyArray<number>
 
+/** When an attempt started: as its worker saw it, else as its claim records it (a claim made before starts were). */
+const startOf = (ending: Ending | undefined, claim: Claim) => ending?.startedAt ?? claim.started_at ?? claim.created_at
+
 /**
- * Finishing jobs that are kept, in one statement where the dialect can say it so (PostgreSQL: the claims taken
- * feed the jobs' update), returning the ids finished; elsewhere the claims are taken first, then the jobs marked.
+ * Finishing jobs that are kept, in one statement where the dialect can say it so (PostgreSQL: the starts of jobs
+ * claimed ahead are recorded and the claims taken feed the jobs' update), returning the ids finished; elsewhere
+ * the starts are recorded and the claims taken first, then the jobs marked.
  */
-type FinishKept = (sql: SqlClient.SqlClient, owned: Statement.Fragment, now: number) => Effect.Effect<Ids, StatementError>
+type FinishKept = (
+  sql: SqlClient.SqlClient,
+  started: ReadonlyArray<Started>,
+  jobs: ReadonlyArray<Finishing>,
+  processId: number,
+  now: number
+) => Effect.Effect<Ids, StatementError>
 
 /** The ids a finish statement hands back as one comma-separated text, also sent to awaiting handles. */
 const AggregatedIds = Schema.Array(Schema.Struct({ ids: Schema.NullOr(Schema.String) }))
 const decodeAggregatedIds = (rows: unknown) =>
   Effect.map(Schema.decodeUnknown(AggregatedIds)(rows), (r) => (r[0]?.ids ? r[0].ids.split(",").map(Number) : []))
 
+/** PostgreSQL: the starts of jobs claimed ahead, the rows as one array per column. */
+const markStartedPg = (sql: SqlClient.SqlClient, started: ReadonlyArray<Started>, processId: number) =>
+  sql`UPDATE steady_queue_claimed_executions c SET started_at = m.at
+      FROM unnest(${started.map((s) => s.id)}::int8[], ${started.map((s) => s.startedAt)}::int8[]) AS m(job_id, at)
+      WHERE c.job_id = m.job_id AND c.process_id = ${processId}`
+
 const finishKeptInOneStatement: Record<DialectName, FinishKept | undefined> = {
   // The finished ids are also a notification (delivered on commit) to handles awaiting them in other processes;
-  // a list too long for one notification says "any".
-  pg: (sql, owned, now) =>
-    sql`WITH taken AS (
-          DELETE FROM steady_queue_claimed_executions WHERE ${owned} RETURNING job_id, created_at
+  // a list too long for one notification says "any". Rows travel as one array per column.
+  pg: (sql, started, jobs, processId, now) => {
+    const marked = started.length === 0 ? sql`` : sql`marked AS (${markStartedPg(sql, started, processId)}), `
+    return sql`WITH ${marked}taken AS (
+          DELETE FROM steady_queue_claimed_executions
+          WHERE job_id = ANY(${jobs.map((j) => j.id)}::int8[]) AND process_id = ${processId}
+          RETURNING job_id, created_at, started_at
         ), done AS (
-          UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now}, started_at = taken.created_at
-          FROM taken WHERE j.id = taken.job_id RETURNING j.id
+          UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now},
+                 started_at = COALESCE(f.at, taken.started_at, taken.created_at)
+          FROM taken JOIN unnest(${jobs.map((j) => j.id)}::int8[], ${jobs.map((j) => j.startedAt)}::int8[]) AS f(job_id, at)
+               ON f.job_id = taken.job_id
+          WHERE j.id = taken.job_id RETURNING j.id
         ), ids AS (SELECT string_agg(id::text, ',') AS ids FROM done)
         SELECT ids, pg_notify(${settledChannel}, CASE WHEN length(ids) > 7900 THEN '*' ELSE COALESCE(ids, '') END) AS n
-        FROM ids`.pipe(Effect.flatMap(decodeAggregatedIds)),
+        FROM ids`.pipe(Effect.flatMap(decodeAggregatedIds))
+  },
   mysql: undefined,
   mariadb: undefined,
   sqlite: undefined
@@ -88,9 +112,9 @@ export const makeClaimed = (
     if (jobIds.length === 0) return Effect.succeed([])
     if (dialect.name !== "mysql") {
       return sql`DELETE FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)}
-                 RETURNING id, job_id, created_at, cancel_requested_at`.pipe(Effect.flatMap(decodeClaims))
+                 RETURNING id, job_id, created_at, started_at, cancel_requested_at`.pipe(Effect.flatMap(decodeClaims))
     }
-    return sql`SELECT id, job_id, created_at, cancel_requested_at
+    return sql`SELECT id, job_id, created_at, started_at, cancel_requested_at
         FROM steady_queue_claimed_executions WHERE ${owned(jobIds, processId)} ORDER BY id ${dialect.forUpdate}`.pipe(
       Effect.flatMap(decodeClaims),
       Effect.tap((claims) =>
@@ -99,16 +123,27 @@ export const makeClaimed = (
     )
   }
 
-  /** Marks jobs finished, each with the time its claim was made (when its last attempt started). */
-  const markFinished = (claims: ReadonlyArray<Claim>, now: number, preserve: boolean) => {
+  /** Records when jobs claimed ahead started: one statement for them all. */
+  const markStarted = (started: ReadonlyArray<Started>, processId: number) => {
+    if (started.length === 0) return Effect.void
+    if (dialect.name === "pg") return Effect.asVoid(markStartedPg(sql, started, processId))
+    const cases = sql.join(" ", false)(started.map((s) => sql`WHEN ${s.id} THEN ${s.startedAt}`))
+    return sql`UPDATE steady_queue_claimed_executions SET started_at = CASE job_id ${cases} END
+               WHERE ${owned(started.map((s) => s.id), processId)}`.unprepared
+  }
+
+  /** Marks jobs finished, each with the time its last attempt started. */
+  const markFinished = (jobs: ReadonlyArray<Finishing>, claims: ReadonlyArray<Claim>, now: number, preserve: boolean) => {
     if (claims.length === 0) return Effect.void
     const ids = claims.map((c) => c.job_id)
     if (!preserve) return sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", ids)}`.unprepared
-    // Jobs claimed together share their claim time: one statement per claim time, usually one in all.
+    // Jobs started together share their start time: one statement per start time, usually a few in all.
+    const byId = new Map(jobs.map((j) => [j.id, j]))
     const byStart = new Map<number, Array<number>>()
     for (const c of claims) {
-      const group = byStart.get(c.created_at)
-      if (group === undefined) byStart.set(c.created_at, [c.job_id])
+      const start = startOf(byId.get(c.job_id), c)
+      const group = byStart.get(start)
+      if (group === undefined) byStart.set(start, [c.job_id])
       else group.push(c.job_id)
     }
     return Effect.forEach(byStart, ([startedAt, jobIds]) =>
@@ -126,22 +161,33 @@ export const makeClaimed = (
                WHERE ${sql.in("id", withResult.map((j) => j.id))}`.unprepared
   }
 
-  /** Finishes the jobs this process still owns, with their results; returns the ids it finished. */
-  const finish = (jobs: ReadonlyArray<Finishing>, processId: number, now: number, preserve: boolean): Effect.Effect<Ids, StatementError> => {
+  /**
+   * Records the starts of jobs claimed ahead and finishes the jobs this process still owns, with their results;
+   * returns the ids it finished.
+   */
+  const finish = (
+    started: ReadonlyArray<Started>,
+    jobs: ReadonlyArray<Finishing>,
+    processId: number,
+    now: number,
+    preserve: boolean
+  ): Effect.Effect<Ids, StatementError> => {
+    if (jobs.length === 0) return Effect.as(markStarted(started, processId), [])
     const jobIds = jobs.map((j) => j.id)
     const signal = (taken: Ids) => semaphores.signal(slotsOf(jobs, taken), now)
     if (preserve && finishKept !== undefined) {
       // One round trip on the hot path; a transaction only when slots are given back or results stored.
-      const finished = finishKept(sql, owned(jobIds, processId), now)
+      const finished = finishKept(sql, started, jobs, processId, now)
       const more = jobs.some((j) => j.concurrency !== null || j.result !== null)
       return more
         ? sql.withTransaction(Effect.tap(finished, (taken) => Effect.zipRight(storeResults(jobs, taken), signal(taken))))
         : finished
     }
     return sql.withTransaction(Effect.gen(function*() {
+      yield* markStarted(started, processId)
       const claims = yield* takeClaims(jobIds, processId)
       const taken = claims.map((c) => c.job_id)
-      yield* markFinished(claims, now, preserve)
+      yield* markFinished(jobs, claims, now, preserve)
       if (preserve) yield* storeResults(jobs, taken)
       yield* signal(taken)
       yield* notify(sql, dialect, settledChannel, taken)
@@ -156,7 +202,7 @@ export const makeClaimed = (
         job_id: ending.id,
         attempt: ending.attempt,
         process_id: processId,
-        started_at: claim.created_at,
+        started_at: startOf(ending, claim),
         finished_at: now,
         error: ending.error,
         created_at: now
@@ -175,17 +221,18 @@ export const makeClaimed = (
       yield* recordAttempt(ending, claim, processId, now)
       const slots = slotsOf([ending], [ending.id])
       const cancelled = ending.cancelled || claim.cancel_requested_at !== null
+      const startedAt = startOf(ending, claim)
       let end: AttemptEnd
       if (cancelled) {
-        yield* sql`UPDATE steady_queue_jobs SET started_at = ${claim.created_at} WHERE id = ${ending.id}`
+        yield* sql`UPDATE steady_queue_jobs SET started_at = ${startedAt} WHERE id = ${ending.id}`
         yield* executions.cancelled([ending.id], now)
         end = "cancelled"
       } else if (ending.retryAt !== null) {
         yield* sql`UPDATE steady_queue_jobs SET attempts = attempts + 1, scheduled_at = ${ending.retryAt},
-                   started_at = ${claim.created_at}, updated_at = ${now} WHERE id = ${ending.id}`
+                   started_at = ${startedAt}, updated_at = ${now} WHERE id = ${ending.id}`
         end = "retrying"
       } else {
-        yield* sql`UPDATE steady_queue_jobs SET started_at = ${claim.created_at}, updated_at = ${now} WHERE id = ${ending.id}`
+        yield* sql`UPDATE steady_queue_jobs SET started_at = ${startedAt}, updated_at = ${now} WHERE id = ${ending.id}`
         yield* executions.failed([ending.id], ending.error, processId, now)
         end = "failed"
       }
@@ -209,6 +256,18 @@ export const makeClaimed = (
       return taken
     }))
 
+  /**
+   * Puts the claims of a process that is gone which never started back in ready, holding their slots (they
+   * were claimed ahead, and never ran).
+   */
+  const releaseUnstarted = (processId: number, now: number) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const taken = yield* dialect.takeJobs("steady_queue_claimed_executions", sql`process_id = ${processId} AND started_at IS NULL`)
+      if (taken.length === 0) return taken
+      yield* semaphores.dispatchBypassingLimits(sql`steady_queue_jobs WHERE ${sql.in("id", taken)}`, now)
+      return taken
+    }))
+
   /** Fails every claim of a process that is gone (pruned, or exited without being told to), giving their slots back. */
   const failAll = (processId: number, error: string, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
@@ -219,5 +278,5 @@ export const makeClaimed = (
       return taken
     }))
 
-  return { take, finish, endAttempt, release, failAll } as const
+  return { take, finish, endAttempt, release, releaseUnstarted, failAll } as const
 }

@@ -38,7 +38,7 @@ export const makeJobs = (sql: SqlClient.SqlClient, dialect: Dialect) => {
   const select = (where: ReturnType<typeof sql.and>) =>
     sql`SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts, j.scheduled_at,
                j.finished_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration, j.created_at, j.updated_at,
-               j.result, COALESCE(c.created_at, j.started_at) AS started_at, j.timeout_ms, j.max_attempts,
+               j.result, CASE WHEN c.id IS NOT NULL THEN c.started_at ELSE j.started_at END AS started_at, j.timeout_ms, j.max_attempts,
                c.cancel_requested_at,
                CASE WHEN c.id IS NOT NULL THEN 'claimed'
                     WHEN f.id IS NOT NULL THEN 'failed'

@@ -130,7 +130,7 @@ export const tables: Record<TableName, Table> = {
   ),
   steady_queue_claimed_executions: execution(
     "claimed_executions",
-    [nullable("process_id", "bigint"), createdAt, nullable("cancel_requested_at", "bigint")],
+    [nullable("process_id", "bigint"), createdAt, nullable("cancel_requested_at", "bigint"), nullable("started_at", "bigint")],
     [index("ix_sq_claimed_executions_process", "process_id", "job_id")]
   ),
   steady_queue_blocked_executions: execution(

@@ -23,13 +23,15 @@ export interface JobRow {
 export interface ReadyStorage {
   /**
    * Moves up to `limit` ready jobs of `queue` (of every queue when undefined), highest priority first, to claimed
-   * by `processId`; returns them in that order.
+   * by `processId`; returns them in that order. The first `startNow` (all by default) are recorded as started; the others are
+   * claimed ahead (the worker's prefetch buffer) and recorded as started when they start.
    */
   readonly claim: (
     queue: string | undefined,
     limit: number,
     processId: number,
-    now: number
+    now: number,
+    startNow?: number
   ) => Effect.Effect<ReadonlyArray<JobRow>, PersistenceError>
   /** Whether `claim` itself leaves paused queues alone; where it does not, workers read the pauses first. */
   readonly claimGuardsPauses: boolean

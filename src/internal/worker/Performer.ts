@@ -30,8 +30,8 @@ import { Store } from "../Store.js"
 import * as Running from "./Running.js"
 import { hotSpan } from "../spans.js"
 
-/** Runs one job; run each in a fiber of its own, which it annotates for its whole life. */
-export type Perform = (row: JobRow) => Effect.Effect<void>
+/** Runs one job, started at `startedAt`; run each in a fiber of its own, which it annotates for its whole life. */
+export type Perform = (row: JobRow, startedAt: number) => Effect.Effect<void>
 
 const describe = (row: JobRow): JobDescription => ({
   id: row.id,
@@ -127,10 +127,11 @@ export const make = (options: {
         ? Effect.succeed(Option.none<number>())
         : RetryPolicy.nextRunAt(handler?.retry ?? options.defaultRetry, job.attempt, attemptError(job, stored, failure), now)
 
-    const endWith = (job: JobDescription, error: JobError, retry: Option.Option<number>, cancelled: boolean) =>
+    const endWith = (job: JobDescription, startedAt: number, error: JobError, retry: Option.Option<number>, cancelled: boolean) =>
       recordEnding(job, {
         id: job.id,
         concurrency: job.concurrency,
+        startedAt,
         queueName: job.queueName,
         priority: job.priority,
         attempt: job.attempt,
@@ -162,7 +163,7 @@ export const make = (options: {
     // Only the handler, and an ending's write that is retrying, can be interrupted: once a handler has succeeded,
     // its outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
     // A failed job, once its failure is handed on, fails with its error, so that its span says so.
-    const perform = (job: JobDescription, payload: string): Effect.Effect<void, JobError> =>
+    const perform = (job: JobDescription, payload: string, startedAt: number): Effect.Effect<void, JobError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           yield* events.publish(JobEvent.Started({ job, processId }))
@@ -173,14 +174,14 @@ export const make = (options: {
             : tooLate !== undefined
             ? Exit.fail(tooLate)
             : yield* Effect.exit(restore(bounded(handler, job, payload)))
-          if (Exit.isSuccess(exit)) return yield* options.finisher.offer(job, exit.value)
+          if (Exit.isSuccess(exit)) return yield* options.finisher.offer(job, exit.value, startedAt)
           const interrupted = Cause.isInterruptedOnly(exit.cause)
           // Interrupted because the job was cancelled: it ends cancelled, never retried.
           // The fiber itself was interrupted, so the write cannot be made interruptible again: it is retried for a
           // bounded time instead (past it, the claim is released at shutdown or failed by pruning).
           if (interrupted && running.cancelling.has(job.id)) {
             const error = JobError.fromUnknown(new JobCancelledError({ jobId: job.id, message: `job ${job.id} was cancelled while running` }))
-            yield* endWith(job, error, Option.none(), true)
+            yield* endWith(job, startedAt, error, Option.none(), true)
             return yield* Effect.fail(error)
           }
           // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted because the job
@@ -196,17 +197,17 @@ export const make = (options: {
             `steady-queue: job ${job.id} (${job.taskName}) failed: ${error.tag}: ${error.message}` +
               (Option.isSome(retry) ? `; attempt ${job.attempt + 1} at ${new Date(retry.value).toISOString()}` : "")
           )
-          yield* restore(endWith(job, stored, retry, false))
+          yield* restore(endWith(job, startedAt, stored, retry, false))
           return yield* Effect.fail(stored)
         })
       )
 
-    return (row) => {
+    return (row, startedAt) => {
       const job = describe(row)
       const annotated = annotations(job)
       return Effect.zipRight(
         annotateFiber(annotated),
-        perform(job, row.arguments).pipe(
+        perform(job, row.arguments, startedAt).pipe(
           hotSpan("steady-queue.run", { attributes: annotated, kind: "consumer" }),
           Effect.catchAll(() => Effect.void)
         )

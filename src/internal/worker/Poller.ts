@@ -1,10 +1,17 @@
 /**
- * A worker's poll loop: while claiming is open it claims at most as many jobs as the worker has free threads,
- * from its queues in order and leaving paused ones out, starts each in a fiber of its own, and when it found
- * fewer jobs than it could take, waits for a wake-up (a local enqueue or dispatch; on PostgreSQL, jobs made ready
- * by any process) or the polling interval.
+ * A worker's poll loop. While claiming is open it keeps up to `threads + prefetch` jobs: the ones running and a
+ * local buffer of jobs claimed ahead. It claims when the buffer runs low (at most half full), from its queues in
+ * order and leaving paused ones out, so that claims are large and overlap with running jobs; it starts buffered
+ * jobs as threads come free, each in a fiber of its own. When a claim found fewer jobs than it asked for and
+ * nothing is buffered, it waits for a wake-up (a local enqueue or dispatch; on PostgreSQL, jobs made ready by any
+ * process) or the polling interval.
+ *
+ * A buffered job is claimed but not started: its claim says so until it starts (the claim of the first jobs of a
+ * poll says they start at once; later starts are recorded with the next write of outcomes). The claims a process
+ * never started go back to ready when it dies, and at shutdown before anything else. A queue paused while its
+ * jobs are buffered gets them back (the pauses are read again every polling interval while jobs are buffered).
  */
-import { Cause, Clock, type Duration, Effect, Fiber, FiberSet, Queue, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Fiber, FiberSet, Queue, type Scope } from "effect"
 import * as QueueSelector from "../QueueSelector.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
@@ -23,12 +30,27 @@ export interface Poller {
   readonly resume: Effect.Effect<void>
   /** Waits until no job fiber is left. */
   readonly awaitIdle: Effect.Effect<void>
+  /** Gives the jobs claimed ahead and not started back to ready (shutdown, once the loop has stopped). */
+  readonly releaseBuffered: Effect.Effect<void>
+}
+
+/** A job claimed ahead; `started` when its claim already says it started (the first jobs of a poll). */
+interface Buffered {
+  readonly row: JobRow
+  readonly claimedAt: number
+  readonly started: boolean
+  /** The `step` of its claim: pauses read at a later step apply to it. */
+  readonly step: number
 }
 
 export const start = (options: {
   readonly processId: number
   readonly queues: QueueSelector.ParsedQueues
   readonly threads: number
+  /** Jobs claimed beyond the free threads, kept to start as threads come free. */
+  readonly prefetch: number
+  /** Buffered jobs held longer than this are checked against the database before they start (fencing). */
+  readonly verifyAfterMs: number
   readonly pollingInterval: Duration.DurationInput
   readonly running: Running.Running
   /** Whether the worker is stopped for want of liveness: what a poll claimed then is not started. */
@@ -36,10 +58,13 @@ export const start = (options: {
   /** Whether a job's outcome is handed on but not yet written (its claim is still held, on purpose). */
   readonly outcomePending: (jobId: number) => boolean
   readonly perform: Perform
+  /** Records the starts of buffered jobs with the next write of outcomes. */
+  readonly recordStarts: (jobIds: ReadonlyArray<number>, startedAt: number) => Effect.Effect<void>
 }): Effect.Effect<Poller, never, Store | Wakeup | Notices | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
-    const { processId, queues, running, threads } = options
+    const { prefetch, processId, queues, running, threads } = options
+    const pollingMs = Duration.toMillis(options.pollingInterval)
     // Job fibers: when the scope closes, whatever still runs is interrupted and its claim released.
     const jobs = yield* FiberSet.make<void>()
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
@@ -47,53 +72,139 @@ export const start = (options: {
     const readyElsewhere = yield* Effect.flatMap(Notices, (n) => n.onReady)
     // Open while the worker is live; closed, it claims nothing.
     const claiming = yield* Effect.makeLatch(true)
+    // Claimed ahead, in claim order, not started; `head` is the next to start.
+    let buffer: Array<Buffered> = []
+    let head = 0
+    const buffered = () => buffer.length - head
+    // The paused queues as last read, when, and at which step (claims and reads of the pauses count steps: a
+    // claim leaves paused queues alone, so a pause read before a claim says nothing of the jobs it claimed).
+    let paused = new Set<string>()
+    let pausesReadAt = -Infinity
+    let pausesStep = 0
+    let step = 0
 
     // The claim span's `queues` attribute: the selectors, as configured.
     const queueNames = queues.all ? "*" : queues.entries.map((e) => e._tag === "Exact" ? e.name : `${e.prefix}*`).join(",")
 
-    const claimFrom = (names: ReadonlyArray<string>, limit: number, now: number) =>
+    const claimFrom = (names: ReadonlyArray<string>, limit: number, startNow: number, now: number) =>
       Effect.gen(function*() {
         const claimed: Array<JobRow> = []
         for (const name of names) {
           if (claimed.length >= limit) break
-          claimed.push(...(yield* store.claim(name, limit - claimed.length, processId, now)))
+          const start = Math.max(0, startNow - claimed.length)
+          claimed.push(...(yield* store.claim(name, limit - claimed.length, processId, now, start)))
         }
         return claimed
       })
 
+    const readPauses = (now: number) =>
+      Effect.map(store.queues.paused, (names) => {
+        paused = new Set(names)
+        pausesReadAt = now
+        pausesStep = ++step
+        return names
+      })
+
     // Where the claim statement guards against paused queues, the pauses are read only when the all-queues
-    // claim comes back empty; elsewhere they are read before every poll.
-    const poll = (limit: number) =>
+    // claim comes back empty; elsewhere they are read before every poll. The first `startNow` jobs start at once.
+    const poll = (limit: number, startNow: number, now: number) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
         if (queues.all && store.claimGuardsPauses) {
-          const claimed = yield* store.claim(undefined, limit, processId, now)
+          const claimed = yield* store.claim(undefined, limit, processId, now, startNow)
           if (claimed.length > 0) return claimed
         }
-        const paused = queues.all || !store.claimGuardsPauses ? yield* store.queues.paused : []
-        const selection = yield* QueueSelector.resolve(queues, paused, store.queues.readyQueueNames)
-        if (selection._tag === "List") return yield* claimFrom(selection.names, limit, now)
-        return queues.all && store.claimGuardsPauses ? [] : yield* store.claim(undefined, limit, processId, now)
+        const pausedNow = queues.all || !store.claimGuardsPauses ? yield* readPauses(now) : []
+        const selection = yield* QueueSelector.resolve(queues, pausedNow, store.queues.readyQueueNames)
+        if (selection._tag === "List") return yield* claimFrom(selection.names, limit, startNow, now)
+        return queues.all && store.claimGuardsPauses ? [] : yield* store.claim(undefined, limit, processId, now, startNow)
       }).pipe(
         hotSpan("steady-queue.claim", { attributes: { queues: queueNames, batchSize: limit } }, (claimed) => ({ claimed: claimed.length }))
       )
 
-    const launch = (row: JobRow) =>
+    const launch = (row: JobRow, startedAt: number) =>
       Effect.gen(function*() {
         running.inFlight++
-        const fiber = yield* FiberSet.run(jobs, Effect.ensuring(options.perform(row), Running.ended(running, row.id)))
+        const fiber = yield* FiberSet.run(jobs, Effect.ensuring(options.perform(row, startedAt), Running.ended(running, row.id)))
         if (fiber.unsafePoll() === null) running.fibers.set(row.id, fiber)
+      })
+
+    /** Takes up to `n` jobs off the buffer, in order. */
+    const takeBuffered = (n: number) => {
+      const taken = buffer.slice(head, head + n)
+      head += taken.length
+      if (head === buffer.length) {
+        buffer = []
+        head = 0
+      }
+      return taken
+    }
+
+    /** Gives buffered jobs back to ready; logged, not fatal: pruning or shutdown gives back what this cannot. */
+    const giveBack = (entries: ReadonlyArray<Buffered>, why: string) =>
+      entries.length === 0 ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        store.claimed.release(entries.map((e) => e.row.id), processId, now)).pipe(
+          Effect.flatMap((released) => Effect.logDebug(`steady-queue: ${released.length} buffered job(s) went back to ready: ${why}`)),
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause) ? Effect.interrupt : Effect.logWarning(`steady-queue: could not give buffered jobs back (${why})`, cause)
+          )
+        )
+
+    /**
+     * Buffered jobs held long enough that this worker may have been pruned meanwhile: only those still its own.
+     * When that cannot be read, none: the claims are checked again before the next poll.
+     */
+    const stillOwned = (entries: ReadonlyArray<Buffered>, now: number) =>
+      entries.every((e) => now - e.claimedAt < options.verifyAfterMs)
+        ? Effect.succeed(entries)
+        : store.ownership.claimedBy(processId).pipe(
+          Effect.map((held) => {
+            const owned = new Set(held)
+            return entries.filter((e) => owned.has(e.row.id))
+          }),
+          Effect.catchAll((e) =>
+            Effect.as(
+              Effect.zipRight(Effect.sync(() => (pollFailed = true)), Effect.logWarning("steady-queue: could not check buffered jobs' claims", e)),
+              []
+            )
+          )
+        )
+
+    /**
+     * Starts buffered jobs on the free threads. Jobs of queues paused since they were claimed go back to ready
+     * (the pauses are read again when the last read is older than the polling interval).
+     */
+    const handOut = (now: number) =>
+      Effect.gen(function*() {
+        if (buffered() === 0 || threads - running.inFlight <= 0 || options.stalled()) return
+        if (now - pausesReadAt >= pollingMs) {
+          yield* readPauses(now).pipe(Effect.catchAll((e) => Effect.logWarning("steady-queue: could not read paused queues", e)))
+        }
+        const pausedSince = (e: Buffered) => e.step < pausesStep && paused.has(e.row.queue_name)
+        if (paused.size > 0 && buffer.slice(head).some(pausedSince)) {
+          const rest = buffer.slice(head)
+          yield* giveBack(rest.filter(pausedSince), "their queue is paused")
+          buffer = rest.filter((e) => !pausedSince(e))
+          head = 0
+        }
+        const next = yield* stillOwned(takeBuffered(threads - running.inFlight), now)
+        const unmarked: Array<number> = []
+        for (const entry of next) {
+          if (!entry.started) unmarked.push(entry.row.id)
+          yield* launch(entry.row, now)
+        }
+        yield* options.recordStarts(unmarked, now)
       })
 
     /**
      * A poll that failed may have claimed all the same: the claim committed and its answer was lost (a connection
      * cut during the commit). Those jobs are held by this live process, so no pruning would ever free them. Before
      * the next claim (none is in flight, the loop is the only claimer) every claim this worker holds that runs
-     * nowhere here and has no outcome on its way goes back to ready. True when that is done.
+     * nowhere here, is not buffered and has no outcome on its way goes back to ready. True when that is done.
      */
     const recoverLostClaims = Effect.gen(function*() {
       const held = yield* store.ownership.claimedBy(processId)
-      const lost = held.filter((id) => !running.fibers.has(id) && !options.outcomePending(id))
+      const inBuffer = new Set(buffer.slice(head).map((e) => e.row.id))
+      const lost = held.filter((id) => !running.fibers.has(id) && !inBuffer.has(id) && !options.outcomePending(id))
       if (lost.length === 0) return
       const released = yield* store.claimed.release(lost, processId, yield* Clock.currentTimeMillis)
       if (released.length > 0) {
@@ -113,39 +224,74 @@ export const start = (options: {
       Effect.asVoid(Queue.take(readyElsewhere)),
       Effect.sleep(options.pollingInterval)
     ])
+    // Jobs that end together free their slots together: let them, and start or claim for all at once. The
+    // outcomes of those jobs get their turn at the database first (their writes start in a fiber of their own).
+    const slotFreed = Effect.zipRight(Queue.take(running.slotFreed), Effect.repeatN(Effect.yieldNow(), 3))
 
+    // Claims when the buffer is at most half full, for the free threads and the buffer's room.
+    const lowWater = Math.floor(prefetch / 2)
+
+    // A poll failed (or a check of claims did): before the next claim, the worker's claims are checked.
+    let pollFailed = false
     const loop = Effect.gen(function*() {
-      let pollFailed = false
+      // The last claim found less than it asked for: claim again only after a wake-up, the polling interval or a
+      // thread coming free.
+      let exhausted = false
       while (true) {
         yield* claiming.await
         if (pollFailed && !options.stalled()) pollFailed = !(yield* recoverLostClaims)
+        const now = yield* Clock.currentTimeMillis
+        yield* handOut(now)
         const free = threads - running.inFlight
-        if (free <= 0) {
-          yield* Queue.take(running.slotFreed)
-          // Jobs that end together free their slots together: let them, and claim for all at once. The outcomes
-          // of those jobs get their turn at the database first (their writes start in a fiber of their own).
-          for (let i = 0; i < 4; i++) yield* Effect.yieldNow()
+        const room = threads + prefetch - running.inFlight - buffered()
+        if (!exhausted && room > 0 && buffered() <= lowWater) {
+          const claimed = yield* poll(room, Math.max(0, free), now).pipe(
+            // Defects too: the poll loop must outlive anything a single poll can throw.
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.failCause(cause)
+                : Effect.as(
+                  Effect.zipRight(Effect.sync(() => (pollFailed = true)), Effect.logWarning("steady-queue: polling failed", cause)),
+                  [] as ReadonlyArray<JobRow>
+                )
+            )
+          )
+          // Stopped while polling: what it claimed is not started; it is released when the worker recovers, or
+          // given back (the jobs not started) or failed by pruning.
+          if (options.stalled()) continue
+          exhausted = claimed.length < room
+          const claimStep = ++step
+          for (let i = 0; i < claimed.length; i++) buffer.push({ row: claimed[i], claimedAt: now, started: i < free, step: claimStep })
+          yield* handOut(now)
           continue
         }
-        const claimed = yield* poll(free).pipe(
-          // Defects too: the poll loop must outlive anything a single poll can throw.
-          Effect.catchAllCause((cause) =>
-            Cause.isInterruptedOnly(cause)
-              ? Effect.failCause(cause)
-              : Effect.as(
-                Effect.zipRight(Effect.sync(() => (pollFailed = true)), Effect.logWarning("steady-queue: polling failed", cause)),
-                [] as ReadonlyArray<JobRow>
-              )
-          )
-        )
-        // Stopped while polling: what it claimed is not started; it is released when the worker recovers, or
-        // failed by pruning.
-        if (options.stalled()) continue
-        for (const row of claimed) yield* launch(row)
-        if (claimed.length < free) yield* idle
+        if (free > 0 && buffered() === 0) {
+          yield* idle
+          exhausted = false
+          continue
+        }
+        // Threads busy: when one comes free, start the next buffered job, or claim again (as after a wake-up: a
+        // race with the wake-ups could lose one).
+        yield* slotFreed
+        exhausted = false
       }
     })
     // Not scoped: shutdown interrupts it first, before the grace period, and the scope's finalizers come after.
     const fiber = yield* Effect.forkDaemon(loop)
-    return { stop: Fiber.interrupt(fiber).pipe(Effect.asVoid), pause: claiming.close, resume: claiming.open, awaitIdle: FiberSet.awaitEmpty(jobs) }
+    // Stopped for want of liveness: the buffered jobs are not started; they are given back when the worker
+    // recovers (with everything it holds), or by pruning.
+    const dropBuffer = Effect.sync(() => {
+      buffer = []
+      head = 0
+    })
+    return {
+      stop: Fiber.interrupt(fiber).pipe(Effect.asVoid),
+      pause: Effect.zipRight(claiming.close, dropBuffer),
+      resume: claiming.open,
+      awaitIdle: FiberSet.awaitEmpty(jobs),
+      releaseBuffered: Effect.suspend(() => {
+        const rest = takeBuffered(buffered())
+        return giveBack(rest, "the worker is shutting down")
+      })
+    }
   })

@@ -1,7 +1,8 @@
 /**
  * A worker's shutdown, run by the closing of its scope, in this order (finalizers run last-added first):
- * 1. `graceful`: the poll loop stops, and running jobs get up to the shutdown timeout to finish (SIGQUIT, or a
- *    second SIGTERM/SIGINT, cuts that short);
+ * 1. `graceful`: the poll loop stops, the jobs claimed ahead and not started go back to ready (other workers may
+ *    take them at once), and running jobs get up to the shutdown timeout to finish (SIGQUIT, or a second
+ *    SIGTERM/SIGINT, cuts that short);
  * 2. the job fibers still running are interrupted (the poller's FiberSet);
  * 3. the Finisher writes the successes it still holds;
  * 4. `releaseHeld`: whatever is still claimed by the worker goes back to ready, and its process row goes.
@@ -43,6 +44,7 @@ export const graceful = (options: {
   Effect.addFinalizer(() =>
     Effect.sync(() => (options.running.stopping = true)).pipe(
       Effect.zipRight(options.poller.stop),
+      Effect.zipRight(options.poller.releaseBuffered),
       Effect.zipRight(
         Effect.raceFirst(options.poller.awaitIdle, awaitQuit).pipe(Effect.interruptible, Effect.timeoutOption(options.shutdownTimeout))
       )
