@@ -96,10 +96,10 @@ const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 const round2 = (x: number) => Math.round(x * 100) / 100
 
-/** Empties the tables (the executions go with their jobs) and, on PostgreSQL, refreshes planner statistics. */
+/** Empties the tables (the executions go with their jobs; PostgreSQL's ready rows are named, they have no key) and, on PostgreSQL, refreshes planner statistics. */
 const clear = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql.onDialectOrElse({
-    pg: () => sql`TRUNCATE steady_queue_jobs CASCADE`.pipe(Effect.zipRight(sql`ANALYZE`)),
+    pg: () => sql`TRUNCATE steady_queue_jobs, steady_queue_ready_executions CASCADE`.pipe(Effect.zipRight(sql`ANALYZE`)),
     mysql: () => sql`DELETE FROM steady_queue_jobs`,
     orElse: () => sql`DELETE FROM steady_queue_jobs`
   }))

@@ -151,6 +151,32 @@ const handles = Effect.gen(function*() {
 })
 
 /**
+ * Enqueueing writes less (measured on PostgreSQL: a batch of 1000 jobs spent about a quarter of its statement
+ * time checking the ready rows' foreign key, and some more in two indexes of the jobs table):
+ * - `(scheduled_at, finished_at)` goes: no statement reads jobs by either (scheduled jobs are read from their
+ *   execution table).
+ * - `(finished_at)` keeps only finished jobs where the database can (PostgreSQL, SQLite): retention and the
+ *   operators' counts and chart only ever read finished ones, so a new job costs no entry in it.
+ * - On PostgreSQL, ready rows no longer reference their job: every statement that deletes jobs takes their ready
+ *   rows first or deletes only jobs that have none (finished jobs, discards in another state).
+ * PostgreSQL and SQLite run a migration in one transaction; MySQL commits each DDL statement, so it looks first.
+ */
+const leanJobs = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const dialect = yield* family
+  if (dialect === "mysql") {
+    const exists = yield* sql`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = DATABASE()
+      AND table_name = 'steady_queue_jobs' AND index_name = 'ix_sq_jobs_scheduled_finished'`
+    if (exists.length > 0) yield* sql`DROP INDEX ix_sq_jobs_scheduled_finished ON steady_queue_jobs`
+    return
+  }
+  yield* sql`DROP INDEX IF EXISTS ix_sq_jobs_scheduled_finished`
+  yield* sql`DROP INDEX IF EXISTS ix_sq_jobs_finished_at`
+  yield* sql`CREATE INDEX ix_sq_jobs_finished_at ON steady_queue_jobs (finished_at) WHERE finished_at IS NOT NULL`
+  if (dialect === "pg") {
+    yield* sql`ALTER TABLE steady_queue_ready_executions DROP CONSTRAINT IF EXISTS steady_queue_ready_executions_job_id_fkey`
+  }
+
  * Claim ahead: a worker may hold claims it has not started yet (its prefetch buffer). A claim records when its
  * job started, so that the claims of a process that died go back to ready when they never ran, and fail when they
  * did. Claims made before this version all ran.
@@ -177,6 +203,7 @@ const migrations = {
   "0004_recurring_concurrency": addRecurringConcurrency,
   "0005_dashboard": dashboard,
   "0006_handles": handles,
+  "0007_lean_jobs": leanJobs,
   "0008_claim_ahead": claimAhead
 }
 

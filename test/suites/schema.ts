@@ -7,7 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { Migrations } from "../../src/index.js"
-import { columnTypes, type Table, tables } from "../../src/internal/sql/schema.js"
+import { columnTypes, type Table, tablesOf } from "../../src/internal/sql/schema.js"
 import { clientLayer, type DialectName, testDatabase } from "../support/databases.js"
 
 interface CatalogColumn {
@@ -326,9 +326,25 @@ export const schemaSuite = (dialect: DialectName) =>
         yield* Migrations.runOnClient
         const catalog = yield* catalogs[dialect]
         const actualNames = Object.keys(catalog).filter((n) => n.startsWith(prefix) && n !== migrationsTable).sort()
+        const tables = tablesOf(dialect)
         assert.deepStrictEqual(actualNames, Object.keys(tables).sort(), "tables")
         for (const [name, table] of Object.entries(tables)) {
           assert.deepStrictEqual(sortTable(catalog[name]), expected(dialect, table), name)
         }
+      }).pipe(Effect.orDie))
+
+    it.effect("the finished-at index holds finished jobs only where the database has partial indexes", () =>
+      Effect.gen(function*() {
+        yield* Migrations.runOnClient
+        const sql = yield* SqlClient.SqlClient
+        const definitions: Record<DialectName, Effect.Effect<ReadonlyArray<{ readonly d: unknown }>, unknown>> = {
+          pg: sql`SELECT indexdef AS d FROM pg_indexes WHERE indexname = 'ix_sq_jobs_finished_at'`,
+          sqlite: sql`SELECT sql AS d FROM sqlite_master WHERE name = 'ix_sq_jobs_finished_at'`,
+          mysql: sql`SELECT 'full' AS d FROM information_schema.statistics WHERE table_schema = DATABASE()
+                     AND index_name = 'ix_sq_jobs_finished_at'`
+        }
+        const [row] = yield* definitions[dialect]
+        if (dialect === "mysql") assert.strictEqual(row?.d, "full")
+        else assert.match(String(row?.d), /WHERE \(?finished_at IS NOT NULL\)?/i)
       }).pipe(Effect.orDie))
   })

@@ -60,6 +60,12 @@ export const makeFailed = (
       const deleted = yield* sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", ids)} ${inState}
             AND NOT EXISTS (SELECT 1 FROM steady_queue_claimed_executions c WHERE c.job_id = steady_queue_jobs.id)`
         .raw.pipe(Effect.map(affectedRows))
+      // PostgreSQL's ready rows do not reference their job: one a concurrent retry made for a job deleted here
+      // (its check of the state read before the retry committed) goes with it.
+      if (dialect.name === "pg") {
+        yield* sql`DELETE FROM steady_queue_ready_executions WHERE ${sql.in("job_id", ids)}
+          AND NOT EXISTS (SELECT 1 FROM steady_queue_jobs j WHERE j.id = steady_queue_ready_executions.job_id)`
+      }
       yield* semaphores.signal(slots, now)
       return deleted
     }))

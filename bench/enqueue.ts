@@ -1,0 +1,54 @@
+/**
+ * Enqueue throughput on a fresh database (dropped and migrated each round): N jobs in batches of B through
+ * JobClient.enqueueAll; prints jobs/s per round and the median. Not part of the tests.
+ *   npx tsx bench/enqueue.ts pg|mysql|sqlite [N=20000] [B=1000] [rounds=3]
+ *   SETUP_SQL="...;..."  statements run after the migrations, before the clock starts (to compare schemas)
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import pg from "pg"
+import mysql2 from "mysql2/promise"
+import * as fs from "node:fs"
+import { JobClient, Task } from "../src/index.js"
+import * as Pg from "../src/pg.js"
+import * as My from "../src/mysql.js"
+import * as Sq from "../src/sqlite.js"
+
+const [dialect = "pg", nArg = "20000", bArg = "1000", rArg = "3"] = process.argv.slice(2)
+const N = Number(nArg), B = Number(bArg), R = Number(rArg)
+const Bench = Task.make("bench", { payload: Schema.Struct({ i: Schema.Number }), queue: "bench" })
+const db = "sq_enqueue_bench"
+
+const fresh = async () => {
+  if (dialect === "pg") {
+    const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/test" }); await c.connect()
+    await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); await c.query(`CREATE DATABASE ${db}`); await c.end()
+    return Pg.layer({ url: `postgres://postgres@127.0.0.1:5432/${db}`, migrate: true, provideSqlClient: true })
+  }
+  if (dialect === "mysql") {
+    const c = await mysql2.createConnection({ host: "127.0.0.1", user: "root" })
+    await c.query(`DROP DATABASE IF EXISTS ${db}`); await c.query(`CREATE DATABASE ${db}`); await c.end()
+    return My.layer({ url: `mysql://root@127.0.0.1:3306/${db}`, migrate: true, provideSqlClient: true })
+  }
+  const f = `/tmp/enq/${db}.sqlite`; for (const s of ["", "-wal", "-shm"]) fs.rmSync(f + s, { force: true })
+  return Sq.layer({ filename: f, migrate: true, provideSqlClient: true })
+}
+
+const results: number[] = []
+for (let r = 0; r < R; r++) {
+  const rt = ManagedRuntime.make(await fresh() as Layer.Layer<any, any>)
+  await rt.runtime()
+  // SETUP_SQL: statements (;-separated) run after the migrations, before the clock starts (to compare schemas).
+  for (const stmt of (process.env.SETUP_SQL ?? "").split(";").filter((x) => x.trim() !== "")) {
+    await rt.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(stmt)) as Effect.Effect<unknown, unknown, never>)
+  }
+  const t0 = performance.now()
+  for (let off = 0; off < N; off += B) {
+    const jobs = Array.from({ length: Math.min(B, N - off) }, (_, k) => Bench.job({ i: off + k }))
+    await rt.runPromise(JobClient.enqueueAll(jobs) as Effect.Effect<unknown, unknown, never>)
+  }
+  const ms = performance.now() - t0
+  results.push(Math.round(N * 1000 / ms))
+  await rt.dispose()
+}
+console.log(JSON.stringify({ dialect, N, B, jobs_per_s: results, median: results.sort((a, b) => a - b)[Math.floor(R / 2)] }))
