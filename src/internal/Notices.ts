@@ -3,10 +3,13 @@
  * handles awaiting it) and a job was asked to cancel (for the worker running it). They only shorten a wait:
  * readers poll as well, so a notice that is lost (a dropped LISTEN connection, another database) costs time,
  * never correctness. PostgreSQL's notices are sent in the writing transaction (sql/notify.ts) and read on one
- * LISTEN connection per process, opened while someone is subscribed.
+ * LISTEN connection per process (pgListen.ts), opened while someone is subscribed, health-checked and opened again
+ * when it drops (Listener.ts).
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Duration, Effect, Layer, PubSub, type Queue, RcRef, Schedule, type Scope, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, PubSub, Queue, RcRef, type Scope } from "effect"
+import { keepListening } from "./Listener.js"
+import { clientOptions, configOf, loadPg, openListen } from "./pgListen.js"
 import { cancelChannel, parsePayload, readyChannel, settledChannel } from "./sql/notify.js"
 import { detectName } from "./sql/dialect.js"
 
@@ -29,22 +32,37 @@ export interface NoticesService {
 /** Whether a notice names the job. */
 export const names = (notice: Notice, jobId: number): boolean => notice === "any" || notice.includes(jobId)
 
-type Listen = (channel: string) => Stream.Stream<string, unknown>
+const channels = [settledChannel, cancelChannel, readyChannel] as const
 
-/** The client's LISTEN, if it is PostgreSQL's (`@effect/sql-pg` adds `listen` to its client). */
-const listenOf = (sql: SqlClient.SqlClient): Listen | undefined => {
-  const listen = (sql as { readonly listen?: unknown }).listen
-  return typeof listen === "function" ? (channel) => (listen as Listen).call(sql, channel) : undefined
-}
-
-/** Feeds a channel into a hub, listening again a second after the stream fails. */
-const relay = (listen: Listen, channel: string, hub: PubSub.PubSub<Notice>) =>
-  listen(channel).pipe(
-    Stream.runForEach((payload) => PubSub.publish(hub, parsePayload(payload))),
-    Effect.tapErrorCause((cause) => Effect.logDebug(`steady-queue: LISTEN ${channel} failed; listening again`, cause)),
-    Effect.retry(Schedule.spaced(Duration.seconds(1))),
-    Effect.forkScoped
-  )
+/**
+ * Keeps this process's LISTEN connection up, feeding the hubs; each time it listens (again) every hub hears "any",
+ * since whatever was sent while it did not listen is lost. Without the client's connection options (a
+ * `SqlClient` that is not `@effect/sql-pg`'s) or the `pg` driver, nothing comes: readers poll.
+ */
+const listener = (sql: SqlClient.SqlClient, hubs: Record<(typeof channels)[number], PubSub.PubSub<Notice>>) =>
+  Effect.gen(function*() {
+    const config = configOf(sql)
+    if (config === undefined) {
+      yield* Effect.logWarning("steady-queue: the PostgreSQL client gives no connection options; no LISTEN, readers poll")
+      return undefined
+    }
+    const Client = yield* Effect.option(loadPg)
+    if (Option.isNone(Client)) {
+      yield* Effect.logWarning("steady-queue: the pg driver could not be loaded; no LISTEN, readers poll")
+      return undefined
+    }
+    // The driver hands notices over outside any fiber: they pass through an inbox to the hubs (a sliding hub
+    // slides only when published to by an effect).
+    const inbox = yield* Queue.unbounded<readonly [PubSub.PubSub<Notice>, Notice]>()
+    yield* Queue.take(inbox).pipe(Effect.flatMap(([hub, notice]) => PubSub.publish(hub, notice)), Effect.forever, Effect.forkScoped)
+    const deliver = (channel: string, payload: string) => {
+      if (Object.hasOwn(hubs, channel)) inbox.unsafeOffer([hubs[channel as keyof typeof hubs], parsePayload(payload)])
+    }
+    return keepListening({
+      open: openListen(Client.value, clientOptions(config), channels, deliver),
+      listening: Effect.forEach(Object.values(hubs), (hub) => PubSub.publish(hub, "any"), { discard: true })
+    })
+  })
 
 const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -53,14 +71,12 @@ const make = Effect.gen(function*() {
   const cancels = yield* PubSub.unbounded<Notice>()
   // Ready notices only wake: a sliding hub of one drops those a busy worker has not read yet.
   const readies = yield* PubSub.sliding<Notice>(1)
-  const listen = dialect === "pg" ? listenOf(sql) : undefined
+  const listen = dialect === "pg"
+    ? yield* listener(sql, { [settledChannel]: settled, [cancelChannel]: cancels, [readyChannel]: readies })
+    : undefined
   // One LISTEN connection while anyone is subscribed, kept a little after the last leaves (awaits come in runs).
   const listening = listen === undefined ? undefined : yield* RcRef.make({
-    acquire: Effect.all([
-      relay(listen, settledChannel, settled),
-      relay(listen, cancelChannel, cancels),
-      relay(listen, readyChannel, readies)
-    ]),
+    acquire: listen,
     idleTimeToLive: Duration.seconds(10)
   })
   const subscribe = (hub: PubSub.PubSub<Notice>) =>

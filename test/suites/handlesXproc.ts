@@ -61,7 +61,7 @@ const sideOf = (child: Child, out: string): WorkerSide => ({
 })
 
 /** steady-queue's services and the tasks' handlers (writing to `out`) on a pool of their own. */
-const secondPool = (out: string) =>
+export const secondPool = (out: string) =>
   Effect.flatMap(Db, (db) =>
     Layer.build(
       handlersLayer(out).pipe(
