@@ -176,7 +176,9 @@ const leanJobs = Effect.gen(function*() {
   if (dialect === "pg") {
     yield* sql`ALTER TABLE steady_queue_ready_executions DROP CONSTRAINT IF EXISTS steady_queue_ready_executions_job_id_fkey`
   }
+})
 
+/**
  * Claim ahead: a worker may hold claims it has not started yet (its prefetch buffer). A claim records when its
  * job started, so that the claims of a process that died go back to ready when they never ran, and fail when they
  * did. Claims made before this version all ran.
