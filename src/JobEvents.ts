@@ -32,14 +32,23 @@ export interface JobEventsService {
 export class JobEvents extends Context.Tag("steady-queue/JobEvents")<JobEvents, JobEventsService>() {
   static readonly layer = Layer.effect(
     JobEvents,
-    Effect.map(PubSub.unbounded<JobEvent>(), (hub) => ({
-      publish: (event) => PubSub.publish(hub, event).pipe(Effect.asVoid),
-      publishAll: (events) => PubSub.publishAll(hub, events).pipe(Effect.asVoid),
-      subscribe: PubSub.subscribe(hub),
-      stream: Stream.fromPubSub(hub)
-    }))
+    Effect.map(PubSub.unbounded<JobEvent>(), (hub) => {
+      // Events are published per job on the worker's hot path: with nobody subscribed, publishing is skipped
+      // (and a lazy `Iterable` handed to publishAll is never read).
+      let subscribers = 0
+      const counted = <A, E, R>(subscription: Effect.Effect<A, E, R>) =>
+        Effect.acquireRelease(
+          Effect.zipLeft(subscription, Effect.sync(() => subscribers++)),
+          () => Effect.sync(() => subscribers--)
+        )
+      return {
+        publish: (event) => Effect.suspend(() => subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(hub, event))),
+        publishAll: (events) => Effect.suspend(() => subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(hub, events))),
+        subscribe: counted(PubSub.subscribe(hub)),
+        stream: Stream.unwrapScoped(Effect.map(counted(PubSub.subscribe(hub)), (queue) => Stream.fromQueue(queue)))
+      }
+    })
   )
 }
 
-/** The events of this process as a stream (subscribed when the stream starts). */
 export const stream: Stream.Stream<JobEvent, never, JobEvents> = Stream.unwrap(Effect.map(JobEvents, (e) => e.stream))

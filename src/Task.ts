@@ -253,6 +253,16 @@ export const make = <A, I, S = void, SI = S, E = never, EI = E>(
       Layer.scopedDiscard(Effect.gen(function*() {
         const registry = yield* TaskRegistry
         const context = yield* Effect.context<Exclude<R, CurrentJob>>()
+        // The worker's job fibers all start with the same context: merged with the layer's once, not per job.
+        let lastOwn: Context.Context<never> | undefined
+        let merged: Context.Context<never> = context as Context.Context<never>
+        const withJob = (own: Context.Context<never>, current: JobDescription) => {
+          if (own !== lastOwn) {
+            lastOwn = own
+            merged = Context.merge(own, context as Context.Context<never>)
+          }
+          return Context.add(merged, CurrentJob, current)
+        }
         const run = (encoded: string, current: JobDescription): Effect.Effect<string | null, unknown> =>
           Either.match(decode(encoded), {
             onLeft: (e) =>
@@ -261,7 +271,7 @@ export const make = <A, I, S = void, SI = S, E = never, EI = E>(
               // The layer captured everything but CurrentJob, which the worker supplies per job. Each job runs on
               // a fiber of its own: its context is set once, not restored afterwards (this is the hot path).
               Effect.zipRight(
-                FiberRef.update(FiberRef.currentContext, (own) => Context.merge(own, Context.add(context, CurrentJob, current))),
+                FiberRef.update(FiberRef.currentContext, (own) => withJob(own, current)),
                 Effect.flatMap(Effect.suspend(() => handler(payload)) as Effect.Effect<X, F>, encodeResult)
               )
           })

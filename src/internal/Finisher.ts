@@ -88,12 +88,15 @@ export const start = (options: {
         yield* notices.settled([...finished])
         // Slots given back may have released blocked jobs: idle workers here look at once.
         if (done.some((d) => d.concurrency !== null && finished.has(d.id))) yield* wakeup.ring
-        yield* events.publishAll(
-          done.filter((d) => finished.has(d.id)).map((d) =>
-            JobEvent.Finished({ job: d.job, processId, outcome: "succeeded", error: undefined })
-          )
-        )
-        const fenced = done.filter((d) => !finished.has(d.id)).map((d) => d.job)
+        // Lazily: the events are made only if someone listens.
+        yield* events.publishAll({
+          *[Symbol.iterator]() {
+            for (const d of done) {
+              if (finished.has(d.id)) yield JobEvent.Finished({ job: d.job, processId, outcome: "succeeded", error: undefined })
+            }
+          }
+        })
+        const fenced = finished.size === done.length ? [] : done.filter((d) => !finished.has(d.id)).map((d) => d.job)
         for (const job of fenced) {
           yield* Effect.logWarning(`steady-queue: job ${job.id} was no longer claimed by this worker; its success was not recorded`)
         }

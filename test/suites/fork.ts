@@ -105,6 +105,13 @@ export const forkSuite = (dialect: DialectName) =>
           within: bounds.work,
           ...waited("both gate jobs started", supervisor)
         })
+        // A job the worker started from its buffer has its start recorded with its next write: kill it once both
+        // gate jobs' starts are recorded (before that, they would go back to ready, as not started).
+        const gates = `job_id IN (${jobs[100].id}, ${jobs[101].id}) AND started_at IS NOT NULL`
+        yield* eventually(Effect.map(count("steady_queue_claimed_executions", gates), (n) => n === 2), {
+          within: bounds.work,
+          ...waited("both gate jobs' starts recorded", supervisor)
+        })
         process.kill(worker, "SIGKILL")
         // The supervisor fails what the dead worker held and starts a new worker, which drains the rest.
         yield* eventually(Effect.gen(function*() {

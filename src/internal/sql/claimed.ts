@@ -137,7 +137,7 @@ export const makeClaimed = (
     if (claims.length === 0) return Effect.void
     const ids = claims.map((c) => c.job_id)
     if (!preserve) return sql`DELETE FROM steady_queue_jobs WHERE ${sql.in("id", ids)}`.unprepared
-    // Jobs started together share their start time: one statement per start time, usually a few in all.
+    // One statement: each job's start time by a CASE (jobs started together share it, so it stays short).
     const byId = new Map(jobs.map((j) => [j.id, j]))
     const byStart = new Map<number, Array<number>>()
     for (const c of claims) {
@@ -146,9 +146,9 @@ export const makeClaimed = (
       if (group === undefined) byStart.set(start, [c.job_id])
       else group.push(c.job_id)
     }
-    return Effect.forEach(byStart, ([startedAt, jobIds]) =>
-      sql`UPDATE steady_queue_jobs SET finished_at = ${now}, updated_at = ${now}, started_at = ${startedAt}
-          WHERE ${sql.in("id", jobIds)}`.unprepared, { discard: true })
+    const starts = sql.join(" ", false)([...byStart].map(([start, group]) => sql`WHEN ${sql.in("id", group)} THEN ${start}`))
+    return sql`UPDATE steady_queue_jobs SET finished_at = ${now}, updated_at = ${now}, started_at = CASE ${starts} END
+               WHERE ${sql.in("id", ids)}`.unprepared
   }
 
   /** Stores the encoded results of finished jobs (those that have one), one statement for them all. */

@@ -59,12 +59,22 @@ const annotations = (job: JobDescription) => ({
 /**
  * Sets the log annotations of the job's own fiber (the poller forks one per job): one update, where
  * `Effect.annotateLogs` would also restore them when the run ends, which a fiber that ends with it does not need.
+ * The task and queue are set on a map kept per pair (jobs of a pair share it); only the job's own two are added.
  */
-const annotateFiber = (annotated: ReturnType<typeof annotations>) =>
-  FiberRef.update(FiberRef.currentLogAnnotations, (current) =>
-    HashMap.mutate(current, (m) => {
-      for (const [key, value] of Object.entries(annotated)) HashMap.set(m, key, value)
-    }))
+const annotateFiber = (() => {
+  const byTaskAndQueue = new Map<string, { base: HashMap.HashMap<string, unknown>; with: HashMap.HashMap<string, unknown> }>()
+  return (annotated: ReturnType<typeof annotations>) =>
+    FiberRef.update(FiberRef.currentLogAnnotations, (current) => {
+      const key = `${annotated.task}\u0000${annotated.queue}`
+      let cached = byTaskAndQueue.get(key)
+      if (cached === undefined || cached.base !== current) {
+        cached = { base: current, with: HashMap.set(HashMap.set(current, "task", annotated.task), "queue", annotated.queue) }
+        if (byTaskAndQueue.size > 1000) byTaskAndQueue.clear()
+        byTaskAndQueue.set(key, cached)
+      }
+      return HashMap.set(HashMap.set(cached.with, "jobId", annotated.jobId), "attempt", annotated.attempt)
+    })
+})()
 
 const unknownTask = (taskName: string) =>
   Exit.fail(new UnknownTaskError({ taskName, message: `no handler is registered for task "${taskName}"` }))

@@ -64,7 +64,9 @@ export const start = (options: {
   Effect.gen(function*() {
     const store = yield* Store
     const { prefetch, processId, queues, running, threads } = options
-    const pollingMs = Duration.toMillis(options.pollingInterval)
+    // How often the pauses are read again while jobs are buffered: the polling interval, but not more often than
+    // every 100 ms (a pause reaches buffered jobs within that).
+    const pausesEveryMs = Math.max(Duration.toMillis(options.pollingInterval), 100)
     // Job fibers: when the scope closes, whatever still runs is interrupted and its claim released.
     const jobs = yield* FiberSet.make<void>()
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
@@ -176,7 +178,7 @@ export const start = (options: {
     const handOut = (now: number) =>
       Effect.gen(function*() {
         if (buffered() === 0 || threads - running.inFlight <= 0 || options.stalled()) return
-        if (now - pausesReadAt >= pollingMs) {
+        if (now - pausesReadAt >= pausesEveryMs) {
           yield* readPauses(now).pipe(Effect.catchAll((e) => Effect.logWarning("steady-queue: could not read paused queues", e)))
         }
         const pausedSince = (e: Buffered) => e.step < pausesStep && paused.has(e.row.queue_name)

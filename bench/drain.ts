@@ -1,0 +1,71 @@
+/**
+ * Worker drain on a fresh database: N no-op jobs are enqueued, then one worker (threads T, prefetch P) drains
+ * them in this process; prints jobs/s and the process CPU per job during the drain (user + system CPU seconds /
+ * jobs). With PROFILE=file.cpuprofile the drain alone is profiled (open it in Chrome's DevTools). Not part of the
+ * tests.
+ *   npx tsx bench/drain.ts pg|mysql|sqlite [N=20000] [T=10] [P=500]
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, ManagedRuntime, Schema, Scope, Exit } from "effect"
+import pg from "pg"
+import mysql2 from "mysql2/promise"
+import * as fs from "node:fs"
+import { Session } from "node:inspector/promises"
+import { JobClient, Task, Worker } from "../src/index.js"
+import * as Pg from "../src/pg.js"
+import * as My from "../src/mysql.js"
+import * as Sq from "../src/sqlite.js"
+
+const [dialect = "pg", nArg = "20000", tArg = "10", pArg = "500"] = process.argv.slice(2)
+const N = Number(nArg), T = Number(tArg), P = Number(pArg)
+const Bench = Task.make("bench", { payload: Schema.Struct({ i: Schema.Number }), queue: "bench" })
+const db = "sq_drain_bench"
+
+const fresh = async () => {
+  if (dialect === "pg") {
+    const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/test" }); await c.connect()
+    await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); await c.query(`CREATE DATABASE ${db}`); await c.end()
+    return Pg.layer({ url: `postgres://postgres@127.0.0.1:5432/${db}`, migrate: true, provideSqlClient: true })
+  }
+  if (dialect === "mysql") {
+    const c = await mysql2.createConnection({ host: "127.0.0.1", user: "root" })
+    await c.query(`DROP DATABASE IF EXISTS ${db}`); await c.query(`CREATE DATABASE ${db}`); await c.end()
+    return My.layer({ url: `mysql://root@127.0.0.1:3306/${db}`, migrate: true, provideSqlClient: true })
+  }
+  fs.mkdirSync("/tmp/sq-drain", { recursive: true })
+  const f = `/tmp/sq-drain/${db}.sqlite`; for (const s of ["", "-wal", "-shm"]) fs.rmSync(f + s, { force: true })
+  return Sq.layer({ filename: f, migrate: true, provideSqlClient: true })
+}
+
+let handled = 0
+const services = await fresh()
+const rt = ManagedRuntime.make(Bench.toLayer(() => Effect.sync(() => void handled++)).pipe(Layer.provideMerge(services)) as Layer.Layer<any, any>)
+await rt.runtime()
+const run = <A>(e: Effect.Effect<A, unknown, any>) => rt.runPromise(e as Effect.Effect<A, unknown, never>)
+for (let off = 0; off < N; off += 1000) {
+  await run(JobClient.enqueueAll(Array.from({ length: Math.min(1000, N - off) }, (_, k) => Bench.job({ i: off + k }))))
+}
+const left = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql<{ n: number }>`SELECT (SELECT COUNT(*) FROM steady_queue_ready_executions) + (SELECT COUNT(*) FROM steady_queue_claimed_executions) AS n`)
+const session = process.env.PROFILE ? new Session() : undefined
+if (session) {
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.start")
+}
+const cpu0 = process.cpuUsage()
+const t0 = performance.now()
+const scope = await run(Scope.make())
+await run(Scope.extend(Worker.start({ threads: T, prefetch: P, pollingInterval: "10 millis" }), scope))
+while (handled < N) await new Promise((r) => setTimeout(r, 5))
+while (Number((await run(left))[0].n) > 0) await new Promise((r) => setTimeout(r, 5))
+const ms = performance.now() - t0
+const cpu = process.cpuUsage(cpu0)
+if (session) fs.writeFileSync(process.env.PROFILE!, JSON.stringify((await session.post("Profiler.stop")).profile))
+await run(Scope.close(scope, Exit.void))
+await rt.dispose()
+console.log(JSON.stringify({
+  dialect, N, threads: T, prefetch: P,
+  jobs_per_s: Math.round(N * 1000 / ms),
+  cpu_ms_per_job: Number(((cpu.user + cpu.system) / 1000 / N).toFixed(4))
+}))
