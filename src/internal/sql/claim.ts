@@ -59,11 +59,14 @@ interface DialectClaim {
 /**
  * PostgreSQL: one round trip, locking, moving and reading back in a single statement. The id arrays keep both
  * the delete and the read on primary keys whatever the planner's statistics say (a join may turn into full scans).
+ * The claim's commit does not wait for its WAL to reach disk (`synchronous_commit = off` for this transaction
+ * only): a claim lost in a server crash leaves its jobs ready, which at-least-once delivery allows, and any later
+ * write of the worker that commits (a finish, say) makes the claim durable with it, the WAL being written in order.
  */
 const pg: DialectClaim = {
   guardsPauses: true,
   make: ({ dialect, order, sql, where }) => (queue, limit, processId, now, startNow) =>
-    sql`WITH picked AS (
+    sql`WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)), picked AS (
           SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
           ${order} ${dialect.limit(limit)} FOR UPDATE SKIP LOCKED
         ), moved AS (
@@ -77,7 +80,8 @@ const pg: DialectClaim = {
         )
         SELECT j.id, j.public_id, j.queue_name, j.task_name, j.arguments, j.priority, j.attempts,
                j.scheduled_at, j.created_at, j.concurrency_key, j.concurrency_limit, j.concurrency_duration
-        FROM steady_queue_jobs j WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
+        FROM steady_queue_jobs j, async_commit
+        WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
         ORDER BY j.priority DESC, j.id ASC`.pipe(Effect.flatMap(decodeJobRows))
 }
 
