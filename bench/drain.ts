@@ -7,35 +7,16 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, ManagedRuntime, Schema, Scope, Exit } from "effect"
-import pg from "pg"
-import mysql2 from "mysql2/promise"
 import * as fs from "node:fs"
 import { Session } from "node:inspector/promises"
+import { freshDatabase } from "./freshDatabase.js"
 import { JobClient, Task, Worker } from "../src/index.js"
-import * as Pg from "../src/pg.js"
-import * as My from "../src/mysql.js"
-import * as Sq from "../src/sqlite.js"
 
 const [dialect = "pg", nArg = "20000", tArg = "10", pArg = "500"] = process.argv.slice(2)
 const N = Number(nArg), T = Number(tArg), P = Number(pArg)
 const Bench = Task.make("bench", { payload: Schema.Struct({ i: Schema.Number }), queue: "bench" })
-const db = "sq_drain_bench"
 
-const fresh = async () => {
-  if (dialect === "pg") {
-    const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/test" }); await c.connect()
-    await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); await c.query(`CREATE DATABASE ${db}`); await c.end()
-    return Pg.layer({ url: `postgres://postgres@127.0.0.1:5432/${db}`, migrate: true, provideSqlClient: true })
-  }
-  if (dialect === "mysql") {
-    const c = await mysql2.createConnection({ host: "127.0.0.1", user: "root" })
-    await c.query(`DROP DATABASE IF EXISTS ${db}`); await c.query(`CREATE DATABASE ${db}`); await c.end()
-    return My.layer({ url: `mysql://root@127.0.0.1:3306/${db}`, migrate: true, provideSqlClient: true })
-  }
-  fs.mkdirSync("/tmp/sq-drain", { recursive: true })
-  const f = `/tmp/sq-drain/${db}.sqlite`; for (const s of ["", "-wal", "-shm"]) fs.rmSync(f + s, { force: true })
-  return Sq.layer({ filename: f, migrate: true, provideSqlClient: true })
-}
+const fresh = () => freshDatabase(dialect, "sq_drain_bench")
 
 let handled = 0
 const services = await fresh()

@@ -6,33 +6,14 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
-import pg from "pg"
-import mysql2 from "mysql2/promise"
-import * as fs from "node:fs"
+import { freshDatabase } from "./freshDatabase.js"
 import { JobClient, Task } from "../src/index.js"
-import * as Pg from "../src/pg.js"
-import * as My from "../src/mysql.js"
-import * as Sq from "../src/sqlite.js"
 
 const [dialect = "pg", nArg = "20000", bArg = "1000", rArg = "3"] = process.argv.slice(2)
 const N = Number(nArg), B = Number(bArg), R = Number(rArg)
 const Bench = Task.make("bench", { payload: Schema.Struct({ i: Schema.Number }), queue: "bench" })
-const db = "sq_enqueue_bench"
 
-const fresh = async () => {
-  if (dialect === "pg") {
-    const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/test" }); await c.connect()
-    await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); await c.query(`CREATE DATABASE ${db}`); await c.end()
-    return Pg.layer({ url: `postgres://postgres@127.0.0.1:5432/${db}`, migrate: true, provideSqlClient: true })
-  }
-  if (dialect === "mysql") {
-    const c = await mysql2.createConnection({ host: "127.0.0.1", user: "root" })
-    await c.query(`DROP DATABASE IF EXISTS ${db}`); await c.query(`CREATE DATABASE ${db}`); await c.end()
-    return My.layer({ url: `mysql://root@127.0.0.1:3306/${db}`, migrate: true, provideSqlClient: true })
-  }
-  const f = `/tmp/enq/${db}.sqlite`; for (const s of ["", "-wal", "-shm"]) fs.rmSync(f + s, { force: true })
-  return Sq.layer({ filename: f, migrate: true, provideSqlClient: true })
-}
+const fresh = () => freshDatabase(dialect, "sq_enqueue_bench")
 
 const results: number[] = []
 for (let r = 0; r < R; r++) {
