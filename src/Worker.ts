@@ -66,7 +66,8 @@ export const start = (
   provideInternals(Effect.gen(function*() {
     const store = yield* Store
     const threads = options.threads ?? defaults.workerThreads
-    const prefetch = options.prefetch ?? threads
+    // The configuration validates it; given here directly, anything but a non-negative integer is read as such.
+    const prefetch = Math.max(0, Math.floor(Number.isFinite(options.prefetch) ? options.prefetch! : threads))
     const pollingInterval = options.pollingInterval ?? defaults.workerPollingInterval
     const queues = QueueSelector.parse(options.queues ?? defaults.workerQueues)
     if (queues.ignored.length > 0) {

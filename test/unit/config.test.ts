@@ -104,6 +104,8 @@ describe("configuration", () => {
         [{ workers: [{ threads: 0 }] }, ["[\"workers\"]", "[0]", "[\"threads\"]", "Expected a positive number, actual 0"]],
         [{ workers: [{}, { threads: 1.5 }] }, ["[1]", "[\"threads\"]", "Expected an integer, actual 1.5"]],
         [{ workers: [{ processes: -1 }] }, ["[\"processes\"]"]],
+        [{ workers: [{ prefetch: -1 }] }, ["[\"prefetch\"]", "Expected a non-negative number, actual -1"]],
+        [{ workers: [{ prefetch: 2.5 }] }, ["[\"prefetch\"]", "Expected an integer, actual 2.5"]],
         [{ workers: [{ queues: [] }] }, ["[\"queues\"]", "Expected an array of at least 1 item(s), actual []"]],
         [{ workers: [{ queues: "default" }] }, ["[\"queues\"]"]],
         [{ workers: { threads: 2 } }, ["[\"workers\"]"]],
