@@ -27,6 +27,8 @@ export interface NoticesService {
   readonly onCancel: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
   /** Notices that jobs became ready in another process (PostgreSQL only: elsewhere nothing comes). */
   readonly onReady: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
+  /** Whether ready notices come from other processes (PostgreSQL with a LISTEN connection): polling is a backstop. */
+  readonly readyAcrossProcesses: boolean
 }
 
 /** Whether a notice names the job. */
@@ -90,7 +92,8 @@ const make = Effect.gen(function*() {
     cancelRequested: (ids) => ids.length === 0 ? Effect.void : Effect.asVoid(PubSub.publish(cancels, ids)),
     onSettled: subscribe(settled),
     onCancel: subscribe(cancels),
-    onReady: subscribe(readies)
+    onReady: subscribe(readies),
+    readyAcrossProcesses: listening !== undefined
   }
   return service
 })

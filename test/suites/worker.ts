@@ -1,8 +1,8 @@
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit, Option, Scope, TestClock, Tracer } from "effect"
+import { Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
 import { Admin, Dispatcher, JobClient } from "../../src/index.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
-import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
+import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, recordSpans, startWorker, subscribe } from "../support/harness.js"
 
 /** Enqueues `[label, queue, priority]` jobs, then runs one single-thread worker over `queues` until `expect` ran. */
 const runOrder = (
@@ -20,21 +20,6 @@ const runOrder = (
     yield* awaitFinished(sub, expected)
     return ran
   }).pipe(Effect.scoped)
-
-/** Installs, for the current scope, a tracer that records every span it starts (and still ends them natively). */
-const recordSpans = Effect.gen(function*() {
-  const spans: Array<Tracer.Span> = []
-  const native = yield* Effect.tracer
-  yield* Effect.withTracerScoped(Tracer.make({
-    span: (...args) => {
-      const span = native.span(...args)
-      spans.push(span)
-      return span
-    },
-    context: (f, fiber) => native.context(f, fiber)
-  }))
-  return spans
-})
 
 export const workerSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("worker", (it) => {
@@ -105,6 +90,27 @@ export const workerSuite = (dialect: DialectName) =>
           }))
         }
       }))
+
+    it.effect("an idle worker polls every interval; on PostgreSQL, where NOTIFY wakes it, its polls back off", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const spans = yield* recordSpans
+        yield* handlers(probeHandler([]))
+        yield* startWorker({ pollingInterval: "100 millis" })
+        // 6 s of idle time in 100 ms steps, each given a moment of real time for the poll's round trip.
+        for (let i = 0; i < 60; i++) {
+          yield* TestClock.adjust("100 millis")
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 15)))
+        }
+        const polls = spans.filter((s) => s.name === "steady-queue.claim").length
+        // Backing off: 100, 200, 400, 800 ms, then 1 s: about 9 polls; without, one per step.
+        if (dialect === "pg") assert.isAtMost(polls, 15, `${polls} polls`)
+        else assert.isAtLeast(polls, 25, `${polls} polls`)
+        // Any job resets it: one enqueued here wakes the worker at once, whatever the wait.
+        const sub = yield* subscribe
+        yield* Probe.enqueue({ label: "after" })
+        yield* awaitFinished(sub, 1)
+      }).pipe(Effect.scoped))
 
     it.effect("the dispatcher moves due scheduled jobs to ready in batches", () =>
       Effect.gen(function*() {

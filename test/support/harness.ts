@@ -2,7 +2,7 @@
  * Small helpers the suites share: a probe task that records what ran, event waits, row counts.
  */
 import { SqlClient, Statement } from "@effect/sql"
-import { type Duration, Effect, Fiber, Layer, Queue, Schema, type Scope, TestClock, TestServices } from "effect"
+import { type Duration, Effect, Fiber, Layer, Queue, Schema, type Scope, TestClock, TestServices, Tracer } from "effect"
 import { JobEvents, Task, Worker } from "../../src/index.js"
 import type { JobEvent } from "../../src/JobEvents.js"
 import { describeBound, scaled } from "./scale.js"
@@ -95,3 +95,18 @@ export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, option
     const detail = options.detail ? `\n${options.detail()}` : ""
     return yield* Effect.dieMessage(`${options.what ?? "condition"} not met within ${describeBound(bound)}${detail}`)
   })
+
+/** Installs, for the current scope, a tracer that records every span it starts (and still ends them natively). */
+export const recordSpans = Effect.gen(function*() {
+  const spans: Array<Tracer.Span> = []
+  const native = yield* Effect.tracer
+  yield* Effect.withTracerScoped(Tracer.make({
+    span: (...args) => {
+      const span = native.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => native.context(f, fiber)
+  }))
+  return spans
+})

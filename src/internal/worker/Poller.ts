@@ -4,7 +4,7 @@
  * order and leaving paused ones out, so that claims are large and overlap with running jobs; it starts buffered
  * jobs as threads come free, each in a fiber of its own. When a claim found fewer jobs than it asked for and
  * nothing is buffered, it waits for a wake-up (a local enqueue or dispatch; on PostgreSQL, jobs made ready by any
- * process) or the polling interval.
+ * process) or the polling interval (on PostgreSQL, backing off to ten intervals while nothing comes).
  *
  * A buffered job is claimed but not started: its claim says so until it starts (the claim of the first jobs of a
  * poll says they start at once; later starts are recorded with the next write of outcomes). The claims a process
@@ -33,6 +33,10 @@ export interface Poller {
   /** Gives the jobs claimed ahead and not started back to ready (shutdown, once the loop has stopped). */
   readonly releaseBuffered: Effect.Effect<void>
 }
+
+/** How long an idle worker waits after `idlePolls` polls in a row found nothing: doubling, up to ten intervals. */
+export const idleWaitMs = (pollingMs: number, idlePolls: number): number =>
+  Math.min(pollingMs * 2 ** Math.min(idlePolls, 10), pollingMs * 10)
 
 /** A job claimed ahead; `started` when its claim already says it started (the first jobs of a poll). */
 interface Buffered {
@@ -221,11 +225,21 @@ export const start = (options: {
       )
     )
 
-    const idle = Effect.raceAll([
-      Queue.take(wakeups),
-      Effect.asVoid(Queue.take(readyElsewhere)),
-      Effect.sleep(options.pollingInterval)
-    ])
+    // Where other processes' jobs announce themselves (PostgreSQL's NOTIFY), polling is only the backstop: while
+    // the worker stays idle its polls back off, doubling up to ten polling intervals; any wake-up or job resets it.
+    const backsOff = yield* Effect.map(Notices, (n) => n.readyAcrossProcesses)
+    const pollingMs = Duration.toMillis(options.pollingInterval)
+    let idlePolls = 0
+    const idle = Effect.suspend(() => {
+      const waitMs = idleWaitMs(pollingMs, backsOff ? idlePolls : 0)
+      return Effect.raceAll([
+        Effect.as(Queue.take(wakeups), false),
+        Effect.as(Queue.take(readyElsewhere), false),
+        Effect.as(Effect.sleep(Duration.millis(waitMs)), true)
+      ]).pipe(Effect.map((timedOut) => {
+        idlePolls = timedOut ? idlePolls + 1 : 0
+      }))
+    })
     // Jobs that end together free their slots together: let them, and start or claim for all at once. The
     // outcomes of those jobs get their turn at the database first (their writes start in a fiber of their own).
     const slotFreed = Effect.zipRight(Queue.take(running.slotFreed), Effect.repeatN(Effect.yieldNow(), 3))
@@ -262,6 +276,7 @@ export const start = (options: {
           // given back (the jobs not started) or failed by pruning.
           if (options.stalled()) continue
           exhausted = claimed.length < room
+          if (claimed.length > 0) idlePolls = 0
           const claimStep = ++step
           for (let i = 0; i < claimed.length; i++) buffer.push({ row: claimed[i], claimedAt: now, started: i < free, step: claimStep })
           yield* handOut(now)
