@@ -51,4 +51,5 @@ export class JobEvents extends Context.Tag("steady-queue/JobEvents")<JobEvents, 
   )
 }
 
+/** The events of this process as a stream (subscribed when the stream starts). */
 export const stream: Stream.Stream<JobEvent, never, JobEvents> = Stream.unwrap(Effect.map(JobEvents, (e) => e.stream))

@@ -47,13 +47,8 @@ interface DialectClaim {
    * workers read the pauses first.
    */
   readonly guardsPauses: boolean
-  readonly make: (parts: Parts) => (
-    queue: string | undefined,
-    limit: number,
-    processId: number,
-    now: number,
-    startNow: number
-  ) => ReturnType<Claim>
+  /** The claim, every argument given. */
+  readonly make: (parts: Parts) => (...args: Required<Parameters<Claim>>) => ReturnType<Claim>
 }
 
 /**

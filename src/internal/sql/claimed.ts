@@ -61,14 +61,15 @@ const finishKeptInOneStatement: Record<DialectName, FinishKept | undefined> = {
   // a list too long for one notification says "any". Rows travel as one array per column.
   pg: (sql, started, jobs, processId, now) => {
     const marked = started.length === 0 ? sql`` : sql`marked AS (${markStartedPg(sql, started, processId)}), `
+    const ids = jobs.map((j) => j.id)
     return sql`WITH ${marked}taken AS (
           DELETE FROM steady_queue_claimed_executions
-          WHERE job_id = ANY(${jobs.map((j) => j.id)}::int8[]) AND process_id = ${processId}
+          WHERE job_id = ANY(${ids}::int8[]) AND process_id = ${processId}
           RETURNING job_id, created_at, started_at
         ), done AS (
           UPDATE steady_queue_jobs j SET finished_at = ${now}, updated_at = ${now},
                  started_at = COALESCE(f.at, taken.started_at, taken.created_at)
-          FROM taken JOIN unnest(${jobs.map((j) => j.id)}::int8[], ${jobs.map((j) => j.startedAt)}::int8[]) AS f(job_id, at)
+          FROM taken JOIN unnest(${ids}::int8[], ${jobs.map((j) => j.startedAt)}::int8[]) AS f(job_id, at)
                ON f.job_id = taken.job_id
           WHERE j.id = taken.job_id RETURNING j.id
         ), ids AS (SELECT string_agg(id::text, ',') AS ids FROM done)
@@ -247,26 +248,21 @@ export const makeClaimed = (
       return end
     }))
 
-  /** Puts claimed jobs back in ready (all of the process's claims when `jobIds` is undefined). */
-  const release = (jobIds: Ids | undefined, processId: number, now: number) =>
+  /** Puts the claims `taking` deletes back in ready, holding their slots; returns their job ids. */
+  const putBack = (taking: Effect.Effect<Ids, StatementError>, now: number) =>
     sql.withTransaction(Effect.gen(function*() {
-      const taken = yield* take(jobIds, processId)
+      const taken = yield* taking
       if (taken.length === 0) return taken
       yield* semaphores.dispatchBypassingLimits(sql`steady_queue_jobs WHERE ${sql.in("id", taken)}`, now)
       return taken
     }))
 
-  /**
-   * Puts the claims of a process that is gone which never started back in ready, holding their slots (they
-   * were claimed ahead, and never ran).
-   */
+  /** Puts claimed jobs back in ready (all of the process's claims when `jobIds` is undefined). */
+  const release = (jobIds: Ids | undefined, processId: number, now: number) => putBack(take(jobIds, processId), now)
+
+  /** Puts the claims of a process that is gone which never started back in ready (claimed ahead, never run). */
   const releaseUnstarted = (processId: number, now: number) =>
-    sql.withTransaction(Effect.gen(function*() {
-      const taken = yield* dialect.takeJobs("steady_queue_claimed_executions", sql`process_id = ${processId} AND started_at IS NULL`)
-      if (taken.length === 0) return taken
-      yield* semaphores.dispatchBypassingLimits(sql`steady_queue_jobs WHERE ${sql.in("id", taken)}`, now)
-      return taken
-    }))
+    putBack(dialect.takeJobs("steady_queue_claimed_executions", sql`process_id = ${processId} AND started_at IS NULL`), now)
 
   /** Fails every claim of a process that is gone (pruned, or exited without being told to), giving their slots back. */
   const failAll = (processId: number, error: string, now: number) =>

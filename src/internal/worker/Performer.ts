@@ -60,8 +60,9 @@ const annotations = (job: JobDescription) => ({
  * Sets the log annotations of the job's own fiber (the poller forks one per job): one update, where
  * `Effect.annotateLogs` would also restore them when the run ends, which a fiber that ends with it does not need.
  * The task and queue are set on a map kept per pair (jobs of a pair share it); only the job's own two are added.
+ * One per worker.
  */
-const annotateFiber = (() => {
+const makeAnnotateFiber = () => {
   const byTaskAndQueue = new Map<string, { base: HashMap.HashMap<string, unknown>; with: HashMap.HashMap<string, unknown> }>()
   return (annotated: ReturnType<typeof annotations>) =>
     FiberRef.update(FiberRef.currentLogAnnotations, (current) => {
@@ -74,7 +75,7 @@ const annotateFiber = (() => {
       }
       return HashMap.set(HashMap.set(cached.with, "jobId", annotated.jobId), "attempt", annotated.attempt)
     })
-})()
+}
 
 const unknownTask = (taskName: string) =>
   Exit.fail(new UnknownTaskError({ taskName, message: `no handler is registered for task "${taskName}"` }))
@@ -99,6 +100,7 @@ export const make = (options: {
     const notices = yield* Notices
     const wakeup = yield* Wakeup
     const { liveness, processId, running } = options
+    const annotateFiber = makeAnnotateFiber()
 
     // Retried until written, like successes; an ending that cannot be written stops the worker through its
     // liveness. Interrupted (shutdown past its timeout, or the worker stopping), the job is left to the release

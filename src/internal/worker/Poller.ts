@@ -68,9 +68,10 @@ export const start = (options: {
   Effect.gen(function*() {
     const store = yield* Store
     const { prefetch, processId, queues, running, threads } = options
+    const pollingMs = Duration.toMillis(options.pollingInterval)
     // How often the pauses are read again while jobs are buffered: the polling interval, but not more often than
     // every 100 ms (a pause reaches buffered jobs within that).
-    const pausesEveryMs = Math.max(Duration.toMillis(options.pollingInterval), 100)
+    const pausesEveryMs = Math.max(pollingMs, 100)
     // Job fibers: when the scope closes, whatever still runs is interrupted and its claim released.
     const jobs = yield* FiberSet.make<void>()
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
@@ -185,12 +186,15 @@ export const start = (options: {
         if (now - pausesReadAt >= pausesEveryMs) {
           yield* readPauses(now).pipe(Effect.catchAll((e) => Effect.logWarning("steady-queue: could not read paused queues", e)))
         }
-        const pausedSince = (e: Buffered) => e.step < pausesStep && paused.has(e.row.queue_name)
-        if (paused.size > 0 && buffer.slice(head).some(pausedSince)) {
+        if (paused.size > 0) {
+          const pausedSince = (e: Buffered) => e.step < pausesStep && paused.has(e.row.queue_name)
           const rest = buffer.slice(head)
-          yield* giveBack(rest.filter(pausedSince), "their queue is paused")
-          buffer = rest.filter((e) => !pausedSince(e))
-          head = 0
+          const stale = rest.filter(pausedSince)
+          if (stale.length > 0) {
+            yield* giveBack(stale, "their queue is paused")
+            buffer = rest.filter((e) => !pausedSince(e))
+            head = 0
+          }
         }
         const next = yield* stillOwned(takeBuffered(threads - running.inFlight), now)
         const unmarked: Array<number> = []
@@ -228,7 +232,6 @@ export const start = (options: {
     // Where other processes' jobs announce themselves (PostgreSQL's NOTIFY), polling is only the backstop: while
     // the worker stays idle its polls back off, doubling up to ten polling intervals; any wake-up or job resets it.
     const backsOff = yield* Effect.map(Notices, (n) => n.readyAcrossProcesses)
-    const pollingMs = Duration.toMillis(options.pollingInterval)
     let idlePolls = 0
     const idle = Effect.suspend(() => {
       const waitMs = idleWaitMs(pollingMs, backsOff ? idlePolls : 0)
