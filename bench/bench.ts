@@ -7,7 +7,7 @@
  * Not part of the tests.
  *   BENCH_DIALECTS=pg,mysql   which dialects, in order (default sqlite,pg,mysql)
  *   BENCH_N=20000             jobs for the bulk enqueue and drain phases (single enqueue uses min(N, 2000))
- *   BENCH_PREFETCH=500        the worker's prefetch (jobs claimed ahead of its 32 threads)
+ *   BENCH_PREFETCH=auto       the worker's prefetch (jobs claimed ahead of its 32 threads; a number or auto)
  *   BENCH_PG_URL, BENCH_MYSQL_URL   an existing database to connect to for CREATE/DROP DATABASE
  */
 import { NodeRuntime } from "@effect/platform-node"
@@ -30,7 +30,8 @@ type Server = Exclude<Dialect, "sqlite">
 
 const dialects = (process.env.BENCH_DIALECTS ?? allDialects.join(",")).split(",").map((d) => d.trim()).filter((d) => d !== "")
 const n = Number(process.env.BENCH_N ?? 20_000)
-const prefetch = Number(process.env.BENCH_PREFETCH ?? 500)
+const prefetchSetting = process.env.BENCH_PREFETCH ?? "auto"
+const prefetch = prefetchSetting === "auto" ? "auto" as const : Number(prefetchSetting)
 const unknownDialects = dialects.filter((d) => !(allDialects as ReadonlyArray<string>).includes(d))
 if (unknownDialects.length > 0 || !Number.isInteger(n) || n < 1) {
   console.error(`bench: BENCH_DIALECTS takes ${allDialects.join(",")} and BENCH_N a positive integer`)
@@ -132,7 +133,7 @@ const enqueueSingle = Effect.gen(function*() {
   return rate(singleCount, elapsed)
 })
 
-/** Subscribes to job events, then starts one 32-thread worker (prefetch 500), both for the life of the scope. */
+/** Subscribes to job events, then starts one 32-thread worker (default prefetch), both for the life of the scope. */
 const startWorker = (pollingInterval: Duration.DurationInput) =>
   Effect.gen(function*() {
     const events = yield* Effect.flatMap(JobEvents.JobEvents, (e) => e.subscribe)

@@ -12,8 +12,8 @@ import { Session } from "node:inspector/promises"
 import { freshDatabase } from "./freshDatabase.js"
 import { JobClient, Task, Worker } from "../src/index.js"
 
-const [dialect = "pg", nArg = "20000", tArg = "10", pArg = "500"] = process.argv.slice(2)
-const N = Number(nArg), T = Number(tArg), P = Number(pArg)
+const [dialect = "pg", nArg = "20000", tArg = "10", pArg = "auto"] = process.argv.slice(2)
+const N = Number(nArg), T = Number(tArg), P = pArg === "auto" ? "auto" as const : Number(pArg)
 const Bench = Task.make("bench", { payload: Schema.Struct({ i: Schema.Number }), queue: "bench" })
 
 const fresh = () => freshDatabase(dialect, "sq_drain_bench")

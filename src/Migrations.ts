@@ -198,6 +198,24 @@ const claimAhead = Effect.gen(function*() {
   yield* sql`UPDATE steady_queue_claimed_executions SET started_at = created_at WHERE started_at IS NULL`
 })
 
+/**
+ * PostgreSQL: the claim from one queue picks its rows through a function that plans them with bitmap scans off.
+ * Its index, `(queue_name, priority DESC, job_id)`, is the one right plan for "the first n rows of a queue"; but
+ * on a table without statistics (new, or never analyzed) the planner expects a dozen rows and reads and sorts the
+ * whole queue through a bitmap scan instead, ten times slower at a backlog of 20,000 jobs. A statement cannot
+ * turn a planner setting off for itself; a function can, for the statements it runs.
+ */
+const claimByQueue = Effect.gen(function*() {
+  if ((yield* family) !== "pg") return
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE OR REPLACE FUNCTION steady_queue_ready_of_queue(queue VARCHAR, n INTEGER)
+    RETURNS TABLE (id BIGINT, job_id BIGINT) LANGUAGE sql VOLATILE SET enable_bitmapscan = off AS $$
+      SELECT r.id, r.job_id FROM steady_queue_ready_executions r
+      WHERE r.queue_name = queue AND NOT EXISTS (SELECT 1 FROM steady_queue_pauses p WHERE p.queue_name = queue)
+      ORDER BY r.priority DESC, r.job_id ASC LIMIT n FOR UPDATE SKIP LOCKED
+    $$`
+})
+
 const migrations = {
   "0001_create_tables": createTables,
   "0002_recurring_time_zone": addRecurringTimeZone,
@@ -206,7 +224,8 @@ const migrations = {
   "0005_dashboard": dashboard,
   "0006_handles": handles,
   "0007_lean_jobs": leanJobs,
-  "0008_claim_ahead": claimAhead
+  "0008_claim_ahead": claimAhead,
+  "0009_claim_by_queue": claimByQueue
 }
 
 /** Applies pending migrations on the `SqlClient` in context; returns the ones applied now. */

@@ -61,10 +61,10 @@ export const WorkerConfig = Schema.Struct({
   /** Jobs this worker runs at once (each in its own fiber). */
   threads: withDefault(PositiveInt, () => defaults.workerThreads),
   /**
-   * Jobs claimed ahead, beyond the free threads, to start as threads come free (default: as many as `threads`);
-   * 0 claims only for free threads.
+   * Jobs claimed ahead, beyond the free threads, to start as threads come free (default `"auto"`: as many as the
+   * worker finished in the last tenth of a second, at most 500); 0 claims only for free threads.
    */
-  prefetch: Schema.optional(NonNegativeInt),
+  prefetch: Schema.optional(Schema.Union(NonNegativeInt, Schema.Literal("auto"))),
   /** Worker processes with these settings (fork mode). */
   processes: withDefault(PositiveInt, () => defaults.workerProcesses),
   /** Wait between polls when there was nothing to claim. */

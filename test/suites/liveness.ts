@@ -188,7 +188,7 @@ export const livenessSuite = (dialect: DialectName) =>
         let cut = 0
         const claimsFromB = (statement: Statement.Statement<unknown>) => {
           const [text, params] = statement.compile()
-          return /steady_queue_ready_executions/.test(text) && /SKIP LOCKED|DELETE FROM steady_queue_ready_executions WHERE id IN/.test(text) &&
+          return /steady_queue_ready_executions/.test(text) && /SKIP LOCKED|steady_queue_ready_of_queue|DELETE FROM steady_queue_ready_executions WHERE id IN/.test(text) &&
             params.includes("lost-b")
         }
         yield* Statement.withTransformer(

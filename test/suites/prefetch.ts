@@ -5,7 +5,7 @@ import { Admin, JobClient } from "../../src/index.js"
 import { pruneDeadProcesses } from "../../src/internal/Prune.js"
 import { Store } from "../../src/internal/Store.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
-import { awaitFinished, count, eventually, handlers, Probe, probeHandler, startWorker, subscribe } from "../support/harness.js"
+import { awaitFinished, count, eventually, handlers, Probe, probeHandler, recordSpans, startWorker, subscribe } from "../support/harness.js"
 
 const state = (id: number) => Effect.map(JobClient.find(id), Option.map((j) => j.state))
 const errorTag = (id: number) =>
@@ -18,7 +18,7 @@ const enqueueLabelled = (n: number, queue = "default") =>
 
 export const prefetchSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("claim ahead", (it) => {
-    it.effect("threads bound the jobs in flight; the worker claims `prefetch` more ahead, and 0 claims only for free threads", () =>
+    it.effect("threads bound the jobs in flight; the worker claims `prefetch` more ahead, 0 claims only for free threads, and so does the default before any job ended", () =>
       Effect.gen(function*() {
         for (const prefetch of [undefined, 4, 0]) {
           yield* reset
@@ -40,8 +40,8 @@ export const prefetchSuite = (dialect: DialectName) =>
             while (ran.length < 3) yield* Effect.yieldNow()
             yield* TestClock.adjust("2 seconds")
             assert.strictEqual(ran.length, 3)
-            // The default prefetch is as many as threads.
-            const ahead = prefetch ?? 3
+            // By default the buffer follows the worker's pace: none while no job has ended.
+            const ahead = prefetch ?? 0
             assert.strictEqual(yield* count("steady_queue_claimed_executions"), 3 + ahead)
             assert.strictEqual(yield* unstartedClaims, ahead)
             yield* Deferred.succeed(gate, undefined)
@@ -51,6 +51,25 @@ export const prefetchSuite = (dialect: DialectName) =>
           }))
         }
       }))
+
+    it.effect("by default, claims grow with the worker's pace, up to hundreds of jobs", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran))
+        yield* enqueueLabelled(500)
+        const spans = yield* recordSpans
+        const sub = yield* subscribe
+        yield* startWorker({ threads: 2 })
+        yield* awaitFinished(sub, 500)
+        const claims = spans.filter((s) => s.name === "steady-queue.claim" && Number(s.attributes.get("claimed")) > 0)
+        const sizes = claims.map((s) => Number(s.attributes.get("batchSize")))
+        // The first claim is for the free threads; then each is for the threads and as many as have ended.
+        assert.strictEqual(sizes[0], 2)
+        assert.isAbove(Math.max(...sizes), 100)
+        assert.isBelow(claims.length, 25)
+        assert.deepStrictEqual(ran, Array.from({ length: 500 }, (_, i) => `${i}`))
+      }).pipe(Effect.scoped))
 
     it.effect("buffered jobs run in claim order: priority order holds across the buffer", () =>
       Effect.gen(function*() {

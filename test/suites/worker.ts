@@ -1,6 +1,8 @@
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Clock, Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
 import { Admin, Dispatcher, JobClient } from "../../src/index.js"
+import { Store } from "../../src/internal/Store.js"
 import { type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, recordSpans, startWorker, subscribe } from "../support/harness.js"
 
@@ -45,6 +47,37 @@ export const workerSuite = (dialect: DialectName) =>
         assert.deepStrictEqual(ran, ["y"])
         assert.strictEqual(yield* count("steady_queue_ready_executions"), 1)
       }))
+
+    if (dialect === "pg") {
+      it.effect("PostgreSQL: a claim from one queue walks its index, also on a table the planner has no statistics of", () =>
+        Effect.gen(function*() {
+          yield* reset
+          const sql = yield* SqlClient.SqlClient
+          const store = yield* Store
+          yield* JobClient.enqueueAll(Array.from({ length: 3000 }, (_, i) => Probe.job({ label: `${i}` }, { queue: "q" })))
+          // As never analyzed: the planner expects a dozen rows, and would read and sort the whole queue.
+          yield* sql`DELETE FROM pg_statistic WHERE starelid = 'steady_queue_ready_executions'::regclass`
+          yield* sql`UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = 'steady_queue_ready_executions'::regclass`
+          const entriesRead = Effect.map(
+            sql<{ n: number | string }>`SELECT idx_tup_read AS n FROM pg_stat_user_indexes
+              WHERE indexrelname = 'ix_sq_ready_executions_poll_queue'`,
+            (rows) => Number(rows[0].n)
+          )
+          const before = yield* entriesRead
+          const now = yield* Clock.currentTimeMillis
+          const processId = yield* store.processes.register(
+            { kind: "Worker", name: "w", pid: 1, hostname: "here", supervisorId: null, metadata: "{}" },
+            now
+          )
+          // The claim's connection reports its statistics before it answers the next statement.
+          const claimed = yield* sql.withTransaction(
+            Effect.zipLeft(store.claim("q", 100, processId, now), sql`SELECT pg_stat_force_next_flush()`)
+          )
+          assert.deepStrictEqual(claimed.map((r) => r.arguments), Array.from({ length: 100 }, (_, i) => JSON.stringify({ label: `${i}` })))
+          assert.isAtMost((yield* entriesRead) - before, 200)
+          yield* sql`ANALYZE steady_queue_ready_executions`
+        }).pipe(Effect.orDie))
+    }
 
     it.effect("prefix* matches queues by prefix, combined with exact names in order, invalid names ignored", () =>
       Effect.gen(function*() {
@@ -150,8 +183,8 @@ export const workerSuite = (dialect: DialectName) =>
         assert.strictEqual(named("steady-queue.enqueue")[0]?.attributes.get("jobs"), 2)
         const claims = named("steady-queue.claim")
         assert.isAbove(claims.length, 0)
-        // Two threads and, by default, as many jobs claimed ahead.
-        assert.strictEqual(claims[0].attributes.get("batchSize"), 4)
+        // Two threads and, by default, nothing ahead before any job has ended.
+        assert.strictEqual(claims[0].attributes.get("batchSize"), 2)
         assert.strictEqual(claims[0].attributes.get("queues"), "*")
         const run = (id: number) => named("steady-queue.run").find((s) => s.attributes.get("jobId") === id)
         const goodRun = run(good.id)

@@ -77,6 +77,12 @@ describe("configuration", () => {
       )
     }))
 
+  it.effect("a worker's prefetch is a non-negative integer or \"auto\", and absent by default", () =>
+    Effect.gen(function*() {
+      const config = yield* QueueConfig.make({ workers: [{ prefetch: 0 }, { prefetch: 250 }, { prefetch: "auto" }, {}] })
+      assert.deepStrictEqual(config.workers.map((w) => w.prefetch), [0, 250, "auto", undefined])
+    }))
+
   it.effect("a duration is a Duration, milliseconds (also fractional) or text", () =>
     Effect.gen(function*() {
       for (const [input, expected] of [[Duration.seconds(3), 3000], [250, 250], [0.5, 0.5], ["1.5 seconds", 1500], ["3 hours", 10_800_000]] as const) {
@@ -106,6 +112,7 @@ describe("configuration", () => {
         [{ workers: [{ processes: -1 }] }, ["[\"processes\"]"]],
         [{ workers: [{ prefetch: -1 }] }, ["[\"prefetch\"]", "Expected a non-negative number, actual -1"]],
         [{ workers: [{ prefetch: 2.5 }] }, ["[\"prefetch\"]", "Expected an integer, actual 2.5"]],
+        [{ workers: [{ prefetch: "many" }] }, ["[\"prefetch\"]", "Expected \"auto\", actual \"many\""]],
         [{ workers: [{ queues: [] }] }, ["[\"queues\"]", "Expected an array of at least 1 item(s), actual []"]],
         [{ workers: [{ queues: "default" }] }, ["[\"queues\"]"]],
         [{ workers: { threads: 2 } }, ["[\"workers\"]"]],

@@ -54,17 +54,20 @@ interface DialectClaim {
 /**
  * PostgreSQL: one round trip, locking, moving and reading back in a single statement. The id arrays keep both
  * the delete and the read on primary keys whatever the planner's statistics say (a join may turn into full scans).
- * The claim's commit does not wait for its WAL to reach disk (`synchronous_commit = off` for this transaction
- * only): a claim lost in a server crash leaves its jobs ready, which at-least-once delivery allows, and any later
- * write of the worker that commits (a finish, say) makes the claim durable with it, the WAL being written in order.
+ * A single queue's rows are picked by `steady_queue_ready_of_queue` (migration 0009), which walks its index
+ * whatever the statistics say. The claim's commit does not wait for its WAL to reach disk (`synchronous_commit =
+ * off` for this transaction only): a claim lost in a server crash leaves its jobs ready, which at-least-once
+ * delivery allows, and any later write of the worker that commits (a finish, say) makes the claim durable with it,
+ * the WAL being written in order.
  */
 const pg: DialectClaim = {
   guardsPauses: true,
   make: ({ dialect, order, sql, where }) => (queue, limit, processId, now, startNow) =>
-    sql`WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)), picked AS (
-          SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)}
-          ${order} ${dialect.limit(limit)} FOR UPDATE SKIP LOCKED
-        ), moved AS (
+    sql`WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)), picked AS (${
+      queue === undefined
+        ? sql`SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)} ${order} ${dialect.limit(limit)} FOR UPDATE SKIP LOCKED`
+        : sql`SELECT id, job_id FROM steady_queue_ready_of_queue(${queue}, ${Math.max(0, limit)})`
+    }), moved AS (
           DELETE FROM steady_queue_ready_executions r WHERE r.id = ANY(ARRAY(SELECT id FROM picked))
           RETURNING r.job_id, r.priority
         ), claimed AS (

@@ -18,6 +18,7 @@ import { Store } from "../Store.js"
 import { Notices } from "../Notices.js"
 import { Wakeup } from "../Wakeup.js"
 import type { Perform } from "./Performer.js"
+import * as Prefetch from "./Prefetch.js"
 import * as Running from "./Running.js"
 import { hotSpan } from "../spans.js"
 
@@ -51,8 +52,8 @@ export const start = (options: {
   readonly processId: number
   readonly queues: QueueSelector.ParsedQueues
   readonly threads: number
-  /** Jobs claimed beyond the free threads, kept to start as threads come free. */
-  readonly prefetch: number
+  /** Jobs claimed beyond the free threads, kept to start as threads come free: a number, or by the worker's pace. */
+  readonly prefetch: Prefetch.Setting
   /** Buffered jobs held longer than this are checked against the database before they start (fencing). */
   readonly verifyAfterMs: number
   readonly pollingInterval: Duration.DurationInput
@@ -67,7 +68,8 @@ export const start = (options: {
 }): Effect.Effect<Poller, never, Store | Wakeup | Notices | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
-    const { prefetch, processId, queues, running, threads } = options
+    const { processId, queues, running, threads } = options
+    const prefetchAt = Prefetch.make(options.prefetch)
     const pollingMs = Duration.toMillis(options.pollingInterval)
     // How often the pauses are read again while jobs are buffered: the polling interval, but not more often than
     // every 100 ms (a pause reaches buffered jobs within that).
@@ -247,9 +249,6 @@ export const start = (options: {
     // outcomes of those jobs get their turn at the database first (their writes start in a fiber of their own).
     const slotFreed = Effect.zipRight(Queue.take(running.slotFreed), Effect.repeatN(Effect.yieldNow(), 3))
 
-    // Claims when the buffer is at most half full, for the free threads and the buffer's room.
-    const lowWater = Math.floor(prefetch / 2)
-
     // A poll failed (or a check of claims did): before the next claim, the worker's claims are checked.
     let pollFailed = false
     const loop = Effect.gen(function*() {
@@ -261,9 +260,11 @@ export const start = (options: {
         if (pollFailed && !options.stalled()) pollFailed = !(yield* recoverLostClaims)
         const now = yield* Clock.currentTimeMillis
         yield* handOut(now)
+        // Claims when the buffer is at most half full, for the free threads and the buffer's room.
+        const prefetch = prefetchAt(now, running.ended)
         const free = threads - running.inFlight
         const room = threads + prefetch - running.inFlight - buffered()
-        if (!exhausted && room > 0 && buffered() <= lowWater) {
+        if (!exhausted && room > 0 && buffered() <= Math.floor(prefetch / 2)) {
           const claimed = yield* poll(room, Math.max(0, free), now).pipe(
             // Defects too: the poll loop must outlive anything a single poll can throw.
             Effect.catchAllCause((cause) =>

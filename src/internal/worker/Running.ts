@@ -20,6 +20,8 @@ export interface Running {
   inFlight: number
   /** Set when shutdown begins: from then on an interrupted handler is the worker's doing, not a failure. */
   stopping: boolean
+  /** Jobs ended since the worker started (its pace sets the default prefetch). */
+  ended: number
   /** Offered each time a job ends, so a poller with no free thread knows when to claim again. */
   readonly slotFreed: Queue.Queue<void>
 }
@@ -29,6 +31,7 @@ export const make: Effect.Effect<Running> = Effect.map(Queue.sliding<void>(1), (
   lost: new Set(),
   cancelling: new Set(),
   inFlight: 0,
+  ended: 0,
   stopping: false,
   slotFreed
 }))
@@ -41,6 +44,7 @@ export const interruptedByWorker = (running: Running, jobId: number): boolean =>
 export const ended = (running: Running, jobId: number): Effect.Effect<void> =>
   Effect.suspend(() => {
     running.inFlight--
+    running.ended++
     running.fibers.delete(jobId)
     running.lost.delete(jobId)
     running.cancelling.delete(jobId)
