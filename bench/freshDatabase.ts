@@ -18,7 +18,7 @@ export const freshDatabase = async (dialect: string, db: string) => {
     await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
     await c.query(`CREATE DATABASE ${db}`)
     await c.end()
-    return Pg.layer({ url: `postgres://postgres@127.0.0.1:5432/${db}`, migrate: true, provideSqlClient: true })
+    return Pg.layer({ url: `postgres://postgres@127.0.0.1:5432/${db}`, migrate: true, provideSqlClient: true, preparedStatements: process.env.BENCH_PREPARED !== "false" })
   }
   if (dialect === "mysql") {
     const c = await mysql2.createConnection({ host: "127.0.0.1", user: "root" })

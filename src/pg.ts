@@ -3,14 +3,19 @@
  * entry never loads it.
  */
 import type { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { type Duration, type Layer, Redacted } from "effect"
+import type { Duration, Layer } from "effect"
 import { onOwnClient } from "./internal/ownClient.js"
+import * as PgPool from "./internal/pgPool.js"
 import { type LayerError, layer as servicesLayer, type ServerOptions, type Services, type WithSqlClient } from "./SteadyQueue.js"
 
 export interface PgOptions extends ServerOptions {
-  /** How long to wait for a new connection before failing (default: the driver's). */
+  /** How long to wait for a new connection before failing (default: 5 seconds). */
   readonly connectTimeout?: Duration.DurationInput
+  /**
+   * Whether the hot path's statements (claim, enqueue) are prepared once per connection (default: true).
+   * Turn it off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+   */
+  readonly preparedStatements?: boolean
 }
 
 /**
@@ -22,10 +27,11 @@ export function layer(options: PgOptions): Layer.Layer<Services, LayerError>
 export function layer(options: PgOptions): Layer.Layer<Services | SqlClient.SqlClient, LayerError> {
   return onOwnClient(
     servicesLayer({ migrate: options.migrate ?? false, joinAppTransactions: false }),
-    PgClient.layer({
-      url: Redacted.make(options.url),
+    PgPool.layer({
+      url: options.url,
       maxConnections: options.maxConnections ?? 10,
-      ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout })
+      connectTimeout: options.connectTimeout,
+      preparedStatements: options.preparedStatements
     }),
     options
   )

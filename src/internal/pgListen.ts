@@ -43,28 +43,37 @@ export const clientOptions = (config: PgClientConfig): Pg.ClientConfig => ({
 
 type ClientClass = typeof Pg.Client
 
-const clientOf = (module: unknown): ClientClass => {
-  const m = module as { readonly Client?: ClientClass; readonly default?: { readonly Client?: ClientClass } }
+/** The driver's classes this library uses. */
+export interface PgDriver {
+  readonly Client: ClientClass
+  readonly Pool: typeof Pg.Pool
+}
+
+const driverOf = (module: unknown): PgDriver => {
+  const m = module as Partial<PgDriver> & { readonly default?: Partial<PgDriver> }
   const Client = m.default?.Client ?? m.Client
-  if (Client === undefined) throw new Error("the pg module has no Client")
-  return Client
+  const Pool = m.default?.Pool ?? m.Pool
+  if (Client === undefined || Pool === undefined) throw new Error("the pg module has no Client or Pool")
+  return { Client, Pool }
 }
 
 /**
  * The `pg` driver: the app's, or else the one `@effect/sql-pg` depends on (package managers that do not hoist
  * leave it reachable only from there).
  */
-export const loadPg: Effect.Effect<ClientClass, unknown> = Effect.tryPromise({
+export const loadDriver: Effect.Effect<PgDriver, unknown> = Effect.tryPromise({
   try: async () => {
     try {
-      return clientOf(await import("pg"))
+      return driverOf(await import("pg"))
     } catch {
       const require = createRequire(import.meta.url)
-      return clientOf(createRequire(require.resolve("@effect/sql-pg"))("pg"))
+      return driverOf(createRequire(require.resolve("@effect/sql-pg"))("pg"))
     }
   },
   catch: (e) => e
 })
+
+export const loadPg: Effect.Effect<ClientClass, unknown> = Effect.map(loadDriver, (driver) => driver.Client)
 
 const quoted = (channel: string) => `"${channel.replaceAll("\"", "\"\"")}"`
 

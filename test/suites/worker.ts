@@ -2,8 +2,10 @@ import { assert, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Clock, Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
 import { Admin, Dispatcher, JobClient } from "../../src/index.js"
+import * as PgPool from "../../src/internal/pgPool.js"
+import { prepared } from "../../src/internal/sql/prepared.js"
 import { Store } from "../../src/internal/Store.js"
-import { type DialectName, reset, suiteLayer } from "../support/databases.js"
+import { Db, type DialectName, reset, suiteLayer } from "../support/databases.js"
 import { advanceUntil, awaitFinished, count, handlers, Probe, probeHandler, recordSpans, startWorker, subscribe } from "../support/harness.js"
 
 /** Enqueues `[label, queue, priority]` jobs, then runs one single-thread worker over `queues` until `expect` ran. */
@@ -76,6 +78,48 @@ export const workerSuite = (dialect: DialectName) =>
           assert.deepStrictEqual(claimed.map((r) => r.arguments), Array.from({ length: 100 }, (_, i) => JSON.stringify({ label: `${i}` })))
           assert.isAtMost((yield* entriesRead) - before, 200)
           yield* sql`ANALYZE steady_queue_ready_executions`
+        }).pipe(Effect.orDie))
+
+      it.effect("PostgreSQL: the enqueue and the claim are prepared once per connection", () =>
+        Effect.gen(function*() {
+          yield* reset
+          const sql = yield* SqlClient.SqlClient
+          const store = yield* Store
+          const now = yield* Clock.currentTimeMillis
+          const processId = yield* store.processes.register(
+            { kind: "Worker", name: "w", pid: 1, hostname: "here", supervisorId: null, metadata: "{}" },
+            now
+          )
+          // Which of the two this connection has prepared, and how many statements in all.
+          const preparedHere = Effect.map(
+            sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements WHERE statement LIKE '/* prepared */%'`,
+            (rows) => [
+              ["INSERT INTO steady_queue_jobs", "INSERT INTO steady_queue_claimed_executions"]
+                .filter((part) => rows.some((r) => r.statement.includes(part))).length,
+              rows.length
+            ]
+          )
+          // One connection throughout: each statement is prepared on its first use and reused after.
+          const counts = yield* sql.withTransaction(Effect.gen(function*() {
+            const counts: Array<ReadonlyArray<number>> = []
+            for (let round = 0; round < 2; round++) {
+              yield* JobClient.enqueueAll([Probe.job({ label: `${round}` })])
+              const [row] = yield* store.claim(undefined, 5, processId, now)
+              yield* store.claimed.finish([], [{ id: row.id, concurrency: null, result: null, startedAt: now }], processId, now, true)
+              counts.push(yield* preparedHere)
+            }
+            return counts
+          }))
+          assert.strictEqual(counts[0][0], 2)
+          assert.deepStrictEqual(counts[1], counts[0])
+          assert.strictEqual(yield* count("steady_queue_jobs", "finished_at IS NOT NULL"), 2)
+          // Turned off (for poolers that cannot keep them), nothing is prepared.
+          const unprepared = yield* Effect.flatMap(SqlClient.SqlClient, (plain) =>
+            plain.withTransaction(Effect.zipRight(
+              plain`${plain.literal(prepared)} SELECT 1`,
+              plain<{ n: number | string }>`SELECT count(*) AS n FROM pg_prepared_statements`
+            ))).pipe(Effect.provide(PgPool.layer({ url: (yield* Db).url, maxConnections: 1, preparedStatements: false })))
+          assert.strictEqual(Number(unprepared[0].n), 0)
         }).pipe(Effect.orDie))
     }
 

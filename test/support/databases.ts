@@ -6,7 +6,6 @@
  */
 import { SqlClient } from "@effect/sql"
 import { MysqlClient } from "@effect/sql-mysql2"
-import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -14,6 +13,7 @@ import * as path from "node:path"
 import mysql from "mysql2/promise"
 import pg from "pg"
 import { Migrations, SteadyQueue } from "../../src/index.js"
+import * as PgPool from "../../src/internal/pgPool.js"
 import * as RuntimeContext from "../../src/internal/RuntimeContext.js"
 import * as Sqlite from "../../src/sqlite.js"
 
@@ -108,12 +108,12 @@ export const testDatabase = (dialect: DialectName) =>
 export class Db extends Effect.Tag("test/Db")<Db, TestDatabase>() {}
 
 /**
- * A SqlClient on the test database (a separate pool each time it is built); on SQLite, the entry point's client
- * (its pragmas), and nothing else of that layer's.
+ * A SqlClient on the test database (a separate pool each time it is built); on PostgreSQL, the entry point's pool
+ * (its prepared statements); on SQLite, the entry point's client (its pragmas), and nothing else of that layer's.
  */
 export const clientLayer = (db: TestDatabase): Layer.Layer<SqlClient.SqlClient> => {
   const layer = db.dialect === "pg"
-    ? PgClient.layer({ url: Redacted.make(db.url), maxConnections: 10 })
+    ? PgPool.layer({ url: db.url, maxConnections: 10 })
     : db.dialect === "mysql"
     ? MysqlClient.layer({ url: Redacted.make(db.url), maxConnections: 10 })
     : Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient).pipe(

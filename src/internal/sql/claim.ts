@@ -2,6 +2,7 @@
  * Claiming ready jobs for a worker: the two polling queries of the seeds, each moving the rows it picks from
  * ready to claimed in one transaction, so two workers can never claim the same job.
  */
+import { prepared } from "./prepared.js"
 import type { SqlClient, Statement } from "@effect/sql"
 import { Effect } from "effect"
 import { retryLockConflicts } from "./conflicts.js"
@@ -52,7 +53,7 @@ interface DialectClaim {
 }
 
 /**
- * PostgreSQL: one round trip, locking, moving and reading back in a single statement. The id arrays keep both
+ * PostgreSQL: one round trip, locking, moving and reading back in a single statement, prepared once per connection. The id arrays keep both
  * the delete and the read on primary keys whatever the planner's statistics say (a join may turn into full scans).
  * A single queue's rows are picked by `steady_queue_ready_of_queue` (migration 0009), which walks its index
  * whatever the statistics say. The claim's commit does not wait for its WAL to reach disk (`synchronous_commit =
@@ -62,10 +63,10 @@ interface DialectClaim {
  */
 const pg: DialectClaim = {
   guardsPauses: true,
-  make: ({ dialect, order, sql, where }) => (queue, limit, processId, now, startNow) =>
-    sql`WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)), picked AS (${
+  make: ({ order, sql, where }) => (queue, limit, processId, now, startNow) =>
+    sql`${sql.literal(prepared)} WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)), picked AS (${
       queue === undefined
-        ? sql`SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)} ${order} ${dialect.limit(limit)} FOR UPDATE SKIP LOCKED`
+        ? sql`SELECT id, job_id FROM steady_queue_ready_executions ${where(queue)} ${order} LIMIT ${Math.max(0, limit)} FOR UPDATE SKIP LOCKED`
         : sql`SELECT id, job_id FROM steady_queue_ready_of_queue(${queue}, ${Math.max(0, limit)})`
     }), moved AS (
           DELETE FROM steady_queue_ready_executions r WHERE r.id = ANY(ARRAY(SELECT id FROM picked))

@@ -2,6 +2,7 @@
  * Enqueueing: new jobs are written and prepared for execution (ready, blocked or scheduled), one multi-row INSERT
  * per table per batch, atomically, inside the caller's transaction when there is one.
  */
+import { prepared } from "./prepared.js"
 import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { Dialect, DialectName } from "./dialect.js"
@@ -62,7 +63,7 @@ export const makeEnqueuePg = (sql: SqlClient.SqlClient, dialect: Dialect) => {
     for (let start = 0; start < jobs.length; start += insertBatchSize) {
       const batch = jobs.slice(start, start + insertBatchSize)
       const column = <A>(f: (job: NewJob) => A) => batch.map(f)
-      const rows = yield* sql`
+      const rows = yield* sql`${sql.literal(prepared)}
         WITH input AS (
           SELECT * FROM unnest(
             ${column((j) => j.publicId)}::text[], ${column((j) => j.queueName)}::text[],

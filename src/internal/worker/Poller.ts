@@ -11,7 +11,7 @@
  * never started go back to ready when it dies, and at shutdown before anything else. A queue paused while its
  * jobs are buffered gets them back (the pauses are read again every polling interval while jobs are buffered).
  */
-import { Cause, Clock, Duration, Effect, Fiber, FiberSet, Queue, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Fiber, FiberSet, Queue, type Scope } from "effect"
 import * as QueueSelector from "../QueueSelector.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
@@ -95,13 +95,18 @@ export const start = (options: {
     // The claim span's `queues` attribute: the selectors, as configured.
     const queueNames = queues.all ? "*" : queues.entries.map((e) => e._tag === "Exact" ? e.name : `${e.prefix}*`).join(",")
 
-    const claimFrom = (names: ReadonlyArray<string>, limit: number, startNow: number, now: number) =>
+    // The time of a claim is read just before it: a claim that waited (for the pauses, say) never records a start
+    // earlier than the moment its jobs became ready.
+    const claimNow = (queue: string | undefined, limit: number, startNow: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => store.claim(queue, limit, processId, now, startNow))
+
+    const claimFrom = (names: ReadonlyArray<string>, limit: number, startNow: number) =>
       Effect.gen(function*() {
         const claimed: Array<JobRow> = []
         for (const name of names) {
           if (claimed.length >= limit) break
           const start = Math.max(0, startNow - claimed.length)
-          claimed.push(...(yield* store.claim(name, limit - claimed.length, processId, now, start)))
+          claimed.push(...(yield* claimNow(name, limit - claimed.length, start)))
         }
         return claimed
       })
@@ -119,13 +124,13 @@ export const start = (options: {
     const poll = (limit: number, startNow: number, now: number) =>
       Effect.gen(function*() {
         if (queues.all && store.claimGuardsPauses) {
-          const claimed = yield* store.claim(undefined, limit, processId, now, startNow)
+          const claimed = yield* claimNow(undefined, limit, startNow)
           if (claimed.length > 0) return claimed
         }
         const pausedNow = queues.all || !store.claimGuardsPauses ? yield* readPauses(now) : []
         const selection = yield* QueueSelector.resolve(queues, pausedNow, store.queues.readyQueueNames)
-        if (selection._tag === "List") return yield* claimFrom(selection.names, limit, startNow, now)
-        return queues.all && store.claimGuardsPauses ? [] : yield* store.claim(undefined, limit, processId, now, startNow)
+        if (selection._tag === "List") return yield* claimFrom(selection.names, limit, startNow)
+        return queues.all && store.claimGuardsPauses ? [] : yield* claimNow(undefined, limit, startNow)
       }).pipe(
         hotSpan("steady-queue.claim", { attributes: { queues: queueNames, batchSize: limit } }, (claimed) => ({ claimed: claimed.length }))
       )
@@ -235,15 +240,32 @@ export const start = (options: {
     // the worker stays idle its polls back off, doubling up to ten polling intervals; any wake-up or job resets it.
     const backsOff = yield* Effect.map(Notices, (n) => n.readyAcrossProcesses)
     let idlePolls = 0
-    const idle = Effect.suspend(() => {
-      const waitMs = idleWaitMs(pollingMs, backsOff ? idlePolls : 0)
-      return Effect.raceAll([
-        Effect.as(Queue.take(wakeups), false),
-        Effect.as(Queue.take(readyElsewhere), false),
-        Effect.as(Effect.sleep(Duration.millis(waitMs)), true)
-      ]).pipe(Effect.map((timedOut) => {
-        idlePolls = timedOut ? idlePolls + 1 : 0
-      }))
+    // What ends an idle wait: a wake-up (local, or from another process) or the timer. A wake-up that comes while
+    // the worker is not waiting is kept, and the next wait ends at once: the claim in flight may have missed its jobs.
+    let woken = false
+    let waiting: Deferred.Deferred<boolean> | undefined
+    const wake = Effect.suspend(() => {
+      woken = true
+      return waiting === undefined ? Effect.void : Deferred.succeed(waiting, false)
+    })
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(wakeups), wake)))
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(readyElsewhere), wake)))
+    const idle = Effect.gen(function*() {
+      if (!woken) {
+        const waited = yield* Deferred.make<boolean>()
+        waiting = waited
+        const waitMs = idleWaitMs(pollingMs, backsOff ? idlePolls : 0)
+        const timer = yield* Effect.fork(Effect.zipRight(Effect.sleep(Duration.millis(waitMs)), Deferred.succeed(waited, true)))
+        const timedOut = yield* Effect.ensuring(Deferred.await(waited), Effect.sync(() => (waiting = undefined)))
+        // Not awaited: the next claim need not wait for the timer to stop.
+        yield* Fiber.interruptFork(timer)
+        if (timedOut) {
+          idlePolls++
+          return
+        }
+      }
+      woken = false
+      idlePolls = 0
     })
     // Jobs that end together free their slots together: let them, and start or claim for all at once. The
     // outcomes of those jobs get their turn at the database first (their writes start in a fiber of their own).
@@ -282,8 +304,9 @@ export const start = (options: {
           exhausted = claimed.length < room
           if (claimed.length > 0) idlePolls = 0
           const claimStep = ++step
-          for (let i = 0; i < claimed.length; i++) buffer.push({ row: claimed[i], claimedAt: now, started: i < free, step: claimStep })
-          yield* handOut(now)
+          const claimedAt = yield* Clock.currentTimeMillis
+          for (let i = 0; i < claimed.length; i++) buffer.push({ row: claimed[i], claimedAt, started: i < free, step: claimStep })
+          yield* handOut(claimedAt)
           continue
         }
         if (free > 0 && buffered() === 0) {
