@@ -16,6 +16,7 @@ const Bench = Task.make("bench", { payload: Schema.Struct({ i: Schema.Number }),
 const fresh = () => freshDatabase(dialect, "sq_enqueue_bench")
 
 const results: number[] = []
+const cpu: number[] = []
 for (let r = 0; r < R; r++) {
   const rt = ManagedRuntime.make(await fresh() as Layer.Layer<any, any>)
   await rt.runtime()
@@ -24,12 +25,16 @@ for (let r = 0; r < R; r++) {
     await rt.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(stmt)) as Effect.Effect<unknown, unknown, never>)
   }
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   for (let off = 0; off < N; off += B) {
     const jobs = Array.from({ length: Math.min(B, N - off) }, (_, k) => Bench.job({ i: off + k }))
     await rt.runPromise(JobClient.enqueueAll(jobs) as Effect.Effect<unknown, unknown, never>)
   }
   const ms = performance.now() - t0
+  const used = process.cpuUsage(c0)
   results.push(Math.round(N * 1000 / ms))
+  cpu.push((used.user + used.system) / 1000 / N)
   await rt.dispose()
 }
-console.log(JSON.stringify({ dialect, N, B, jobs_per_s: results, median: results.sort((a, b) => a - b)[Math.floor(R / 2)] }))
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+console.log(JSON.stringify({ dialect, N, B, jobs_per_s: results, median: median(results), cpu_ms_per_job: Number(median(cpu).toFixed(4)) }))

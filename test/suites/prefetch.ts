@@ -71,6 +71,22 @@ export const prefetchSuite = (dialect: DialectName) =>
         assert.deepStrictEqual(ran, Array.from({ length: 500 }, (_, i) => `${i}`))
       }).pipe(Effect.scoped))
 
+    it.effect("the outcomes of jobs ending together are written together: batches span many rounds of threads", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const ran: Array<string> = []
+        yield* handlers(probeHandler(ran))
+        yield* enqueueLabelled(400)
+        const spans = yield* recordSpans
+        const sub = yield* subscribe
+        yield* startWorker({ threads: 4, prefetch: 100 })
+        yield* awaitFinished(sub, 400)
+        const batches = spans.filter((s) => s.name === "steady-queue.finish").map((s) => Number(s.attributes.get("batchSize")))
+        // One round of threads per batch would be 100 batches.
+        assert.isBelow(batches.length, 25)
+        assert.strictEqual(yield* count("steady_queue_jobs", "finished_at IS NOT NULL"), 400)
+      }).pipe(Effect.scoped))
+
     it.effect("buffered jobs run in claim order: priority order holds across the buffer", () =>
       Effect.gen(function*() {
         yield* reset
