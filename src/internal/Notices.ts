@@ -25,8 +25,12 @@ export interface NoticesService {
   readonly onSettled: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
   /** Cancel notices for as long as the scope lives. */
   readonly onCancel: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
-  /** Notices that jobs became ready in another process (PostgreSQL only: elsewhere nothing comes). */
-  readonly onReady: Effect.Effect<Queue.Dequeue<Notice>, never, Scope.Scope>
+  /**
+   * Calls `f` each time jobs became ready in another process (PostgreSQL only: elsewhere never), for as long as the
+   * scope lives. Called synchronously where the notice arrives, so it must only record the fact and return: an idle
+   * worker is woken with no fiber in between.
+   */
+  readonly whenReady: (f: () => void) => Effect.Effect<void, never, Scope.Scope>
   /** Whether ready notices come from other processes (PostgreSQL with a LISTEN connection): polling is a backstop. */
   readonly readyAcrossProcesses: boolean
 }
@@ -41,7 +45,11 @@ const channels = [settledChannel, cancelChannel, readyChannel] as const
  * since whatever was sent while it did not listen is lost. Without the client's connection options (a
  * `SqlClient` that is not `@effect/sql-pg`'s) or the `pg` driver, nothing comes: readers poll.
  */
-const listener = (sql: SqlClient.SqlClient, hubs: Record<(typeof channels)[number], PubSub.PubSub<Notice>>) =>
+const listener = (
+  sql: SqlClient.SqlClient,
+  hubs: Record<typeof settledChannel | typeof cancelChannel, PubSub.PubSub<Notice>>,
+  ready: () => void
+) =>
   Effect.gen(function*() {
     const config = configOf(sql)
     if (config === undefined) {
@@ -58,11 +66,15 @@ const listener = (sql: SqlClient.SqlClient, hubs: Record<(typeof channels)[numbe
     const inbox = yield* Queue.unbounded<readonly [PubSub.PubSub<Notice>, Notice]>()
     yield* Queue.take(inbox).pipe(Effect.flatMap(([hub, notice]) => PubSub.publish(hub, notice)), Effect.forever, Effect.forkScoped)
     const deliver = (channel: string, payload: string) => {
-      if (Object.hasOwn(hubs, channel)) inbox.unsafeOffer([hubs[channel as keyof typeof hubs], parsePayload(payload)])
+      if (channel === readyChannel) ready()
+      else if (Object.hasOwn(hubs, channel)) inbox.unsafeOffer([hubs[channel as keyof typeof hubs], parsePayload(payload)])
     }
     return keepListening({
       open: openListen(Client.value, clientOptions(config), channels, deliver),
-      listening: Effect.forEach(Object.values(hubs), (hub) => PubSub.publish(hub, "any"), { discard: true })
+      listening: Effect.zipRight(
+        Effect.sync(ready),
+        Effect.forEach(Object.values(hubs), (hub) => PubSub.publish(hub, "any"), { discard: true })
+      )
     })
   })
 
@@ -72,9 +84,12 @@ const make = Effect.gen(function*() {
   const settled = yield* PubSub.unbounded<Notice>()
   const cancels = yield* PubSub.unbounded<Notice>()
   // Ready notices only wake: a sliding hub of one drops those a busy worker has not read yet.
-  const readies = yield* PubSub.sliding<Notice>(1)
+  const readyListeners = new Set<() => void>()
+  const ready = () => {
+    for (const f of readyListeners) f()
+  }
   const listen = dialect === "pg"
-    ? yield* listener(sql, { [settledChannel]: settled, [cancelChannel]: cancels, [readyChannel]: readies })
+    ? yield* listener(sql, { [settledChannel]: settled, [cancelChannel]: cancels }, ready)
     : undefined
   // One LISTEN connection while anyone is subscribed, kept a little after the last leaves (awaits come in runs).
   const listening = listen === undefined ? undefined : yield* RcRef.make({
@@ -92,7 +107,11 @@ const make = Effect.gen(function*() {
     cancelRequested: (ids) => ids.length === 0 ? Effect.void : Effect.asVoid(PubSub.publish(cancels, ids)),
     onSettled: subscribe(settled),
     onCancel: subscribe(cancels),
-    onReady: subscribe(readies),
+    whenReady: (f) =>
+      Effect.gen(function*() {
+        yield* Effect.acquireRelease(Effect.sync(() => readyListeners.add(f)), () => Effect.sync(() => readyListeners.delete(f)))
+        if (listening !== undefined) yield* RcRef.get(listening)
+      }),
     readyAcrossProcesses: listening !== undefined
   }
   return service

@@ -11,7 +11,7 @@
  * never started go back to ready when it dies, and at shutdown before anything else. A queue paused while its
  * jobs are buffered gets them back (the pauses are read again every polling interval while jobs are buffered).
  */
-import { Cause, Clock, Deferred, Duration, Effect, Fiber, FiberSet, Queue, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, type Scope } from "effect"
 import * as QueueSelector from "../QueueSelector.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
@@ -77,8 +77,6 @@ export const start = (options: {
     // Job fibers: when the scope closes, whatever still runs is interrupted and its claim released.
     const jobs = yield* FiberSet.make<void>()
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
-    // Jobs made ready by other processes (PostgreSQL's NOTIFY; elsewhere this never fires and polling finds them).
-    const readyElsewhere = yield* Effect.flatMap(Notices, (n) => n.onReady)
     // Open while the worker is live; closed, it claims nothing.
     const claiming = yield* Effect.makeLatch(true)
     // Claimed ahead, in claim order, not started; `head` is the next to start.
@@ -244,12 +242,13 @@ export const start = (options: {
     // the worker is not waiting is kept, and the next wait ends at once: the claim in flight may have missed its jobs.
     let woken = false
     let waiting: Deferred.Deferred<boolean> | undefined
-    const wake = Effect.suspend(() => {
+    const wake = () => {
       woken = true
-      return waiting === undefined ? Effect.void : Deferred.succeed(waiting, false)
-    })
-    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(wakeups), wake)))
-    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(readyElsewhere), wake)))
+      if (waiting !== undefined) Deferred.unsafeDone(waiting, Exit.succeed(false))
+    }
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(wakeups), Effect.sync(wake))))
+    // Jobs made ready by other processes (PostgreSQL's NOTIFY; elsewhere this never fires and polling finds them).
+    yield* Effect.flatMap(Notices, (n) => n.whenReady(wake))
     const idle = Effect.gen(function*() {
       if (!woken) {
         const waited = yield* Deferred.make<boolean>()
