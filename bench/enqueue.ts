@@ -6,6 +6,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import * as fs from "node:fs"
+import { Session } from "node:inspector/promises"
 import { freshDatabase } from "./freshDatabase.js"
 import { JobClient, Task } from "../src/index.js"
 
@@ -24,6 +26,13 @@ for (let r = 0; r < R; r++) {
   for (const stmt of (process.env.SETUP_SQL ?? "").split(";").filter((x) => x.trim() !== "")) {
     await rt.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(stmt)) as Effect.Effect<unknown, unknown, never>)
   }
+  // PROFILE=file.cpuprofile: a CPU profile of the last round's enqueues alone.
+  const session = process.env.PROFILE && r === R - 1 ? new Session() : undefined
+  if (session) {
+    session.connect()
+    await session.post("Profiler.enable")
+    await session.post("Profiler.start")
+  }
   const t0 = performance.now()
   const c0 = process.cpuUsage()
   for (let off = 0; off < N; off += B) {
@@ -32,6 +41,7 @@ for (let r = 0; r < R; r++) {
   }
   const ms = performance.now() - t0
   const used = process.cpuUsage(c0)
+  if (session) fs.writeFileSync(process.env.PROFILE!, JSON.stringify((await session.post("Profiler.stop")).profile))
   results.push(Math.round(N * 1000 / ms))
   cpu.push((used.user + used.system) / 1000 / N)
   await rt.dispose()

@@ -26,7 +26,12 @@ export const announceEnqueued = (
 ): Effect.Effect<ReadonlyArray<EnqueuedJob>> => {
   if (inserted.length === 0) return Effect.succeed([])
   const enqueued = inserted.map(toEnqueuedJob)
-  return events.publishAll(enqueued.map((job) => JobEvent.Enqueued({ job }))).pipe(
+  // Lazily: the events are made only if someone listens.
+  return events.publishAll({
+    *[Symbol.iterator]() {
+      for (const job of enqueued) yield JobEvent.Enqueued({ job })
+    }
+  }).pipe(
     Effect.zipRight(wakeup.ring),
     Effect.as(enqueued)
   )
