@@ -16,6 +16,20 @@ const unstartedClaims = count("steady_queue_claimed_executions", "started_at IS 
 const enqueueLabelled = (n: number, queue = "default") =>
   JobClient.enqueueAll(Array.from({ length: n }, (_, i) => Probe.job({ label: `${i}` }, { queue })))
 
+/** Runs `n` labelled jobs of no work through one worker, recording the spans; the labels in the order they ran. */
+const drainRecorded = (n: number, options: Parameters<typeof startWorker>[0]) =>
+  Effect.gen(function*() {
+    yield* reset
+    const ran: Array<string> = []
+    yield* handlers(probeHandler(ran))
+    yield* enqueueLabelled(n)
+    const spans = yield* recordSpans
+    const sub = yield* subscribe
+    yield* startWorker(options)
+    yield* awaitFinished(sub, n)
+    return { ran, spans }
+  })
+
 export const prefetchSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("claim ahead", (it) => {
     it.effect("threads bound the jobs in flight; the worker claims `prefetch` more ahead, 0 claims only for free threads, and so does the default before any job ended", () =>
@@ -54,14 +68,7 @@ export const prefetchSuite = (dialect: DialectName) =>
 
     it.effect("by default, claims grow with the worker's pace, up to hundreds of jobs", () =>
       Effect.gen(function*() {
-        yield* reset
-        const ran: Array<string> = []
-        yield* handlers(probeHandler(ran))
-        yield* enqueueLabelled(500)
-        const spans = yield* recordSpans
-        const sub = yield* subscribe
-        yield* startWorker({ threads: 2 })
-        yield* awaitFinished(sub, 500)
+        const { ran, spans } = yield* drainRecorded(500, { threads: 2 })
         const claims = spans.filter((s) => s.name === "steady-queue.claim" && Number(s.attributes.get("claimed")) > 0)
         const sizes = claims.map((s) => Number(s.attributes.get("batchSize")))
         // The first claim is for the free threads; then each is for the threads and as many as have ended.
@@ -73,14 +80,7 @@ export const prefetchSuite = (dialect: DialectName) =>
 
     it.effect("the outcomes of jobs ending together are written together: batches span many rounds of threads", () =>
       Effect.gen(function*() {
-        yield* reset
-        const ran: Array<string> = []
-        yield* handlers(probeHandler(ran))
-        yield* enqueueLabelled(400)
-        const spans = yield* recordSpans
-        const sub = yield* subscribe
-        yield* startWorker({ threads: 4, prefetch: 100 })
-        yield* awaitFinished(sub, 400)
+        const { spans } = yield* drainRecorded(400, { threads: 4, prefetch: 100 })
         const batches = spans.filter((s) => s.name === "steady-queue.finish").map((s) => Number(s.attributes.get("batchSize")))
         // One round of threads per batch would be 100 batches.
         assert.isBelow(batches.length, 25)

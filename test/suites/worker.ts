@@ -25,6 +25,11 @@ const runOrder = (
     return ran
   }).pipe(Effect.scoped)
 
+/** A worker's process row, for claims made by hand. */
+const aWorkerRow = (now: number) =>
+  Effect.flatMap(Store, (store) =>
+    store.processes.register({ kind: "Worker", name: "w", pid: 1, hostname: "here", supervisorId: null, metadata: "{}" }, now))
+
 export const workerSuite = (dialect: DialectName) =>
   layer(suiteLayer(dialect), { timeout: "60 seconds" })("worker", (it) => {
     it.effect("runs higher priorities first within a queue, in enqueue order for equal priority", () =>
@@ -67,10 +72,7 @@ export const workerSuite = (dialect: DialectName) =>
           )
           const before = yield* entriesRead
           const now = yield* Clock.currentTimeMillis
-          const processId = yield* store.processes.register(
-            { kind: "Worker", name: "w", pid: 1, hostname: "here", supervisorId: null, metadata: "{}" },
-            now
-          )
+          const processId = yield* aWorkerRow(now)
           // The claim's connection reports its statistics before it answers the next statement.
           const claimed = yield* sql.withTransaction(
             Effect.zipLeft(store.claim("q", 100, processId, now), sql`SELECT pg_stat_force_next_flush()`)
@@ -86,10 +88,7 @@ export const workerSuite = (dialect: DialectName) =>
           const sql = yield* SqlClient.SqlClient
           const store = yield* Store
           const now = yield* Clock.currentTimeMillis
-          const processId = yield* store.processes.register(
-            { kind: "Worker", name: "w", pid: 1, hostname: "here", supervisorId: null, metadata: "{}" },
-            now
-          )
+          const processId = yield* aWorkerRow(now)
           // Which of the two this connection has prepared, and how many statements in all.
           const preparedHere = Effect.map(
             sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements WHERE statement LIKE '/* prepared */%'`,
