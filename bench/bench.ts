@@ -99,7 +99,10 @@ const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 const round2 = (x: number) => Math.round(x * 100) / 100
 
-/** Empties the tables (the executions go with their jobs; PostgreSQL's ready rows are named, they have no key) and, on PostgreSQL, refreshes planner statistics. */
+/**
+ * Empties the tables (the executions go with their jobs; PostgreSQL's ready rows, which reference no job, are
+ * named) and, on PostgreSQL, refreshes planner statistics.
+ */
 const clear = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql.onDialectOrElse({
     pg: () => sql`TRUNCATE steady_queue_jobs, steady_queue_ready_executions CASCADE`.pipe(Effect.zipRight(sql`ANALYZE`)),

@@ -3,13 +3,12 @@
  * them in this process; prints jobs/s and the process CPU per job during the drain (user + system CPU seconds /
  * jobs). With PROFILE=file.cpuprofile the drain alone is profiled (open it in Chrome's DevTools). Not part of the
  * tests.
- *   npx tsx bench/drain.ts pg|mysql|sqlite [N=20000] [T=10] [P=500]
+ *   npx tsx bench/drain.ts pg|mysql|sqlite [N=20000] [T=10] [P=auto]
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, ManagedRuntime, Schema, Scope, Exit } from "effect"
-import * as fs from "node:fs"
-import { Session } from "node:inspector/promises"
 import { freshDatabase } from "./freshDatabase.js"
+import { startProfile } from "./profile.js"
 import { JobClient, Task, Worker } from "../src/index.js"
 
 const [dialect = "pg", nArg = "20000", tArg = "10", pArg = "auto"] = process.argv.slice(2)
@@ -28,12 +27,7 @@ for (let off = 0; off < N; off += 1000) {
 }
 const left = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ n: number }>`SELECT (SELECT COUNT(*) FROM steady_queue_ready_executions) + (SELECT COUNT(*) FROM steady_queue_claimed_executions) AS n`)
-const session = process.env.PROFILE ? new Session() : undefined
-if (session) {
-  session.connect()
-  await session.post("Profiler.enable")
-  await session.post("Profiler.start")
-}
+const profile = await startProfile(process.env.PROFILE)
 const cpu0 = process.cpuUsage()
 const t0 = performance.now()
 const scope = await run(Scope.make())
@@ -42,7 +36,7 @@ while (handled < N) await new Promise((r) => setTimeout(r, 5))
 while (Number((await run(left))[0].n) > 0) await new Promise((r) => setTimeout(r, 5))
 const ms = performance.now() - t0
 const cpu = process.cpuUsage(cpu0)
-if (session) fs.writeFileSync(process.env.PROFILE!, JSON.stringify((await session.post("Profiler.stop")).profile))
+await profile.stop()
 await run(Scope.close(scope, Exit.void))
 await rt.dispose()
 console.log(JSON.stringify({

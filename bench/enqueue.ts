@@ -1,14 +1,14 @@
 /**
  * Enqueue throughput on a fresh database (dropped and migrated each round): N jobs in batches of B through
- * JobClient.enqueueAll; prints jobs/s per round and the median. Not part of the tests.
+ * JobClient.enqueueAll; prints jobs/s per round, the median, and the median CPU of this process per job. With
+ * PROFILE=file.cpuprofile the last round is profiled. Not part of the tests.
  *   npx tsx bench/enqueue.ts pg|mysql|sqlite [N=20000] [B=1000] [rounds=3]
  *   SETUP_SQL="...;..."  statements run after the migrations, before the clock starts (to compare schemas)
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
-import * as fs from "node:fs"
-import { Session } from "node:inspector/promises"
 import { freshDatabase } from "./freshDatabase.js"
+import { startProfile } from "./profile.js"
 import { JobClient, Task } from "../src/index.js"
 
 const [dialect = "pg", nArg = "20000", bArg = "1000", rArg = "3"] = process.argv.slice(2)
@@ -26,13 +26,7 @@ for (let r = 0; r < R; r++) {
   for (const stmt of (process.env.SETUP_SQL ?? "").split(";").filter((x) => x.trim() !== "")) {
     await rt.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(stmt)) as Effect.Effect<unknown, unknown, never>)
   }
-  // PROFILE=file.cpuprofile: a CPU profile of the last round's enqueues alone.
-  const session = process.env.PROFILE && r === R - 1 ? new Session() : undefined
-  if (session) {
-    session.connect()
-    await session.post("Profiler.enable")
-    await session.post("Profiler.start")
-  }
+  const profile = await startProfile(r === R - 1 ? process.env.PROFILE : undefined)
   const t0 = performance.now()
   const c0 = process.cpuUsage()
   for (let off = 0; off < N; off += B) {
@@ -41,7 +35,7 @@ for (let r = 0; r < R; r++) {
   }
   const ms = performance.now() - t0
   const used = process.cpuUsage(c0)
-  if (session) fs.writeFileSync(process.env.PROFILE!, JSON.stringify((await session.post("Profiler.stop")).profile))
+  await profile.stop()
   results.push(Math.round(N * 1000 / ms))
   cpu.push((used.user + used.system) / 1000 / N)
   await rt.dispose()

@@ -120,9 +120,9 @@ export const start = (options: {
     /**
      * Before a batch is written, lets the jobs running alongside hand on their outcomes too: it takes what comes
      * while it yields, and stops after 32 turns of the scheduler bring nothing (or the batch is full). Short jobs
-     * end in rounds of `threads`; where the driver is synchronous (SQLite's), nothing could arrive while a batch is
-     * written, so batches stayed one round (15 jobs where 480 now, measured). Only yields: no wait on the clock,
-     * a few microseconds when nothing else runs.
+     * end in rounds of `threads`; where the driver is synchronous (SQLite's), nothing can arrive while a batch is
+     * written, and batches would stay one round. Only yields: no wait on the clock, a few microseconds when
+     * nothing else runs.
      */
     const gather = (batch: Array<Item>) =>
       Effect.gen(function*() {

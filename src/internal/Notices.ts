@@ -9,7 +9,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Duration, Effect, Layer, Option, PubSub, Queue, RcRef, type Scope } from "effect"
 import { keepListening } from "./Listener.js"
-import { clientOptions, configOf, loadPg, openListen } from "./pgListen.js"
+import { clientOptions, configOf, loadDriver, openListen } from "./pgListen.js"
 import { cancelChannel, parsePayload, readyChannel, settledChannel } from "./sql/notify.js"
 import { detectName } from "./sql/dialect.js"
 
@@ -56,13 +56,13 @@ const listener = (
       yield* Effect.logWarning("steady-queue: the PostgreSQL client gives no connection options; no LISTEN, readers poll")
       return undefined
     }
-    const Client = yield* Effect.option(loadPg)
-    if (Option.isNone(Client)) {
+    const driver = yield* Effect.option(loadDriver)
+    if (Option.isNone(driver)) {
       yield* Effect.logWarning("steady-queue: the pg driver could not be loaded; no LISTEN, readers poll")
       return undefined
     }
-    // The driver hands notices over outside any fiber: they pass through an inbox to the hubs (a sliding hub
-    // slides only when published to by an effect).
+    // The driver hands notices over outside any fiber: settled and cancel notices pass through an inbox to their
+    // hubs; ready notices only wake, so their listeners are called right there.
     const inbox = yield* Queue.unbounded<readonly [PubSub.PubSub<Notice>, Notice]>()
     yield* Queue.take(inbox).pipe(Effect.flatMap(([hub, notice]) => PubSub.publish(hub, notice)), Effect.forever, Effect.forkScoped)
     const deliver = (channel: string, payload: string) => {
@@ -70,7 +70,7 @@ const listener = (
       else if (Object.hasOwn(hubs, channel)) inbox.unsafeOffer([hubs[channel as keyof typeof hubs], parsePayload(payload)])
     }
     return keepListening({
-      open: openListen(Client.value, clientOptions(config), channels, deliver),
+      open: openListen(driver.value.Client, clientOptions(config), channels, deliver),
       listening: Effect.zipRight(
         Effect.sync(ready),
         Effect.forEach(Object.values(hubs), (hub) => PubSub.publish(hub, "any"), { discard: true })
@@ -83,7 +83,7 @@ const make = Effect.gen(function*() {
   const dialect = yield* Effect.orElseSucceed(detectName, () => "sqlite" as const)
   const settled = yield* PubSub.unbounded<Notice>()
   const cancels = yield* PubSub.unbounded<Notice>()
-  // Ready notices only wake: a sliding hub of one drops those a busy worker has not read yet.
+  // Ready notices only wake: each listener records it and returns (a worker that is not waiting looks next time).
   const readyListeners = new Set<() => void>()
   const ready = () => {
     for (const f of readyListeners) f()

@@ -73,8 +73,6 @@ export const loadDriver: Effect.Effect<PgDriver, unknown> = Effect.tryPromise({
   catch: (e) => e
 })
 
-export const loadPg: Effect.Effect<ClientClass, unknown> = Effect.map(loadDriver, (driver) => driver.Client)
-
 const quoted = (channel: string) => `"${channel.replaceAll("\"", "\"\"")}"`
 
 /**

@@ -1,10 +1,11 @@
 /**
  * steady-queue's own PostgreSQL pool, with prepared statements for the hot path. `@effect/sql-pg` sends every
  * statement unnamed, so the server parses and plans it each time: for a claim or a single enqueue that is about
- * 0.3 ms, more than running it. A statement whose text starts with `prepared` (sql/prepared.ts) is sent named instead,
- * parsed and planned once per connection. Only statements whose text never varies and whose one plan suits every
- * call are marked (the claim and the enqueue), so each connection holds a handful. Off (`preparedStatements: false`) behind a pooler that
- * cannot keep prepared statements, such as PgBouncer in transaction mode before 1.21.
+ * 0.3 ms, more than running it. A statement whose text starts with `prepared` (sql/prepared.ts) is sent named
+ * instead, parsed and planned once per connection. Only statements whose text never varies and whose one plan
+ * suits every call are marked (the claim and the enqueue), so each connection holds a handful. Off
+ * (`preparedStatements: false`) behind a pooler that cannot keep prepared statements, such as PgBouncer in
+ * transaction mode before 1.21.
  */
 import { type SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -12,7 +13,6 @@ import { Duration, Effect, type Layer } from "effect"
 import type * as Pg from "pg"
 import { loadDriver } from "./pgListen.js"
 import { prepared } from "./sql/prepared.js"
-
 
 /** Statement names by text, for the whole process: a text keeps its name on every connection. */
 const names = new Map<string, string>()

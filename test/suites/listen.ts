@@ -8,7 +8,7 @@ import * as path from "node:path"
 import type { JobHandle } from "../../src/JobHandle.js"
 import { Dispatcher, Worker } from "../../src/index.js"
 import { keepListening } from "../../src/internal/Listener.js"
-import { listenApplicationName, loadPg, openListen } from "../../src/internal/pgListen.js"
+import { listenApplicationName, loadDriver, openListen } from "../../src/internal/pgListen.js"
 import { Db, reset, suiteLayer } from "../support/databases.js"
 import { Double, gateFile, lines } from "../support/handle-tasks.js"
 import { eventually, scaled } from "../support/harness.js"
@@ -156,7 +156,7 @@ const freezingRelay = (target: URL) =>
 const healthCheckReplacesFrozen = Effect.gen(function*() {
   const target = new URL((yield* Db).url)
   const relay = yield* freezingRelay(target)
-  const Client = yield* Effect.orDie(loadPg)
+  const { Client } = yield* Effect.orDie(loadDriver)
   const delivered: Array<string> = []
   let listened = 0
   yield* keepListening({

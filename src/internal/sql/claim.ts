@@ -2,10 +2,10 @@
  * Claiming ready jobs for a worker: the two polling queries of the seeds, each moving the rows it picks from
  * ready to claimed in one transaction, so two workers can never claim the same job.
  */
-import { prepared } from "./prepared.js"
 import type { SqlClient, Statement } from "@effect/sql"
 import { Effect } from "effect"
 import { retryLockConflicts } from "./conflicts.js"
+import { prepared } from "./prepared.js"
 import type { Dialect, DialectName } from "./dialect.js"
 import type { StatementError } from "../storage/persistence.js"
 import { decodeIds, decodeJobIds, decodeJobRows, type JobRow } from "./rows.js"
@@ -53,8 +53,9 @@ interface DialectClaim {
 }
 
 /**
- * PostgreSQL: one round trip, locking, moving and reading back in a single statement, prepared once per connection. The id arrays keep both
- * the delete and the read on primary keys whatever the planner's statistics say (a join may turn into full scans).
+ * PostgreSQL: one round trip, locking, moving and reading back in a single statement, prepared once per
+ * connection. The id arrays keep both the delete and the read on primary keys whatever the planner's statistics
+ * say (a join may turn into full scans).
  * A single queue's rows are picked by `steady_queue_ready_of_queue` (migration 0009), which walks its index
  * whatever the statistics say. The claim's commit does not wait for its WAL to reach disk (`synchronous_commit =
  * off` for this transaction only): a claim lost in a server crash leaves its jobs ready, which at-least-once

@@ -198,13 +198,13 @@ export const makeClaimed = (
   }
 
   /** Every failed attempt is kept with its job: its number, error, process and times. */
-  const recordAttempt = (ending: AttemptEnding, claim: Claim, processId: number, now: number) =>
+  const recordAttempt = (ending: AttemptEnding, startedAt: number, processId: number, now: number) =>
     sql`INSERT INTO steady_queue_attempts ${
       sql.insert({
         job_id: ending.id,
         attempt: ending.attempt,
         process_id: processId,
-        started_at: startOf(ending, claim),
+        started_at: startedAt,
         finished_at: now,
         error: ending.error,
         created_at: now
@@ -220,10 +220,10 @@ export const makeClaimed = (
     sql.withTransaction(Effect.gen(function*() {
       const [claim] = yield* takeClaims([ending.id], processId)
       if (claim === undefined) return "lost"
-      yield* recordAttempt(ending, claim, processId, now)
+      const startedAt = startOf(ending, claim)
+      yield* recordAttempt(ending, startedAt, processId, now)
       const slots = slotsOf([ending], [ending.id])
       const cancelled = ending.cancelled || claim.cancel_requested_at !== null
-      const startedAt = startOf(ending, claim)
       let end: AttemptEnd
       if (cancelled) {
         yield* sql`UPDATE steady_queue_jobs SET started_at = ${startedAt} WHERE id = ${ending.id}`

@@ -23,8 +23,8 @@ export interface JobRow {
 export interface ReadyStorage {
   /**
    * Moves up to `limit` ready jobs of `queue` (of every queue when undefined), highest priority first, to claimed
-   * by `processId`; returns them in that order. The first `startNow` (all by default) are recorded as started; the others are
-   * claimed ahead (the worker's prefetch buffer) and recorded as started when they start.
+   * by `processId`; returns them in that order. The first `startNow` (all by default) are recorded as started;
+   * the others are claimed ahead (the worker's prefetch buffer) and recorded as started when they start.
    */
   readonly claim: (
     queue: string | undefined,

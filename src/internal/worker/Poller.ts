@@ -303,9 +303,9 @@ export const start = (options: {
           exhausted = claimed.length < room
           if (claimed.length > 0) idlePolls = 0
           const claimStep = ++step
+          // Started by the loop's next turn, which begins by handing out.
           const claimedAt = yield* Clock.currentTimeMillis
           for (let i = 0; i < claimed.length; i++) buffer.push({ row: claimed[i], claimedAt, started: i < free, step: claimStep })
-          yield* handOut(claimedAt)
           continue
         }
         if (free > 0 && buffered() === 0) {
