@@ -58,7 +58,7 @@ const withDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema
 export const WorkerConfig = Schema.Struct({
   /** Queue names in polling order: exact names, `prefix*`, or `*` for all. */
   queues: withDefault(Schema.Array(Schema.String).pipe(Schema.minItems(1)), () => defaults.workerQueues),
-  /** Jobs this worker runs at once (each in its own fiber). */
+  /** Jobs this worker runs at once, on as many long-lived fibers (its threads). */
   threads: withDefault(PositiveInt, () => defaults.workerThreads),
   /**
    * Jobs claimed ahead, beyond the free threads, to start as threads come free (default `"auto"`: as many as the

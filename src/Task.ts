@@ -268,8 +268,9 @@ export const make = <A, I, S = void, SI = S, E = never, EI = E>(
             onLeft: (e) =>
               Effect.fail(new PayloadDecodeError({ taskName: name, message: ParseResult.TreeFormatter.formatIssueSync(e) })),
             onRight: (payload) =>
-              // The layer captured everything but CurrentJob, which the worker supplies per job. Each job runs on
-              // a fiber of its own: its context is set once, not restored afterwards (this is the hot path).
+              // The layer captured everything but CurrentJob, which the worker supplies per job. Each job runs on a
+              // thread that starts each job from the same fiber refs: its context is set once, not restored
+              // afterwards (this is the hot path).
               Effect.zipRight(
                 FiberRef.update(FiberRef.currentContext, (own) => withJob(own, current)),
                 Effect.flatMap(Effect.suspend(() => handler(payload)) as Effect.Effect<X, F>, encodeResult)

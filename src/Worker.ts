@@ -130,7 +130,7 @@ export const start = (
         Effect.gen(function*() {
           yield* poller.pause
           yield* Effect.logError(
-            `steady-queue: worker ${processId} stops its ${running.fibers.size} running job(s), claims nothing and stops heartbeating: ${reason}; ` +
+            `steady-queue: worker ${processId} stops its ${running.runs.size} running job(s), claims nothing and stops heartbeating: ${reason}; ` +
               `pruning will fail the jobs it holds unless it recovers first`
           )
           yield* Running.dropAll(running)

@@ -19,7 +19,7 @@ export const start = (options: {
     const notices = yield* yield* Effect.map(Notices, (n) => n.onCancel)
     const { processId, running } = options
     const check = Effect.suspend(() =>
-      running.fibers.size === 0
+      running.runs.size === 0
         ? Effect.void
         : Effect.flatMap(store.cancellation.requestedOf(processId), (ids) => Running.cancel(running, ids))
     ).pipe(

@@ -28,10 +28,14 @@ import type { AttemptEnding } from "../Storage.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
 import * as Running from "./Running.js"
+import type * as Threads from "./Threads.js"
 import { hotSpan } from "../spans.js"
 
-/** Runs one job, started at `startedAt`; run each in a fiber of its own, which it annotates for its whole life. */
-export type Perform = (row: JobRow, startedAt: number) => Effect.Effect<void>
+/**
+ * Runs one job, started at `startedAt`, on a thread (Threads.ts), whose log annotations it sets for the job: run
+ * uninterruptibly, with `restore` making the handler interruptible.
+ */
+export type Perform = (row: JobRow, startedAt: number, restore: Threads.Restore) => Effect.Effect<void>
 
 const describe = (row: JobRow): JobDescription => ({
   id: row.id,
@@ -57,8 +61,8 @@ const annotations = (job: JobDescription) => ({
 // The run is the hot path: its annotations and span cost CPU time per job, so they are made as cheaply as can be.
 
 /**
- * Sets the log annotations of the job's own fiber (the poller forks one per job): one update, where
- * `Effect.annotateLogs` would also restore them when the run ends, which a fiber that ends with it does not need.
+ * Sets the log annotations of the job's thread: one update, where `Effect.annotateLogs` would also restore them
+ * when the run ends, which a thread does not need (it starts each job from its own fiber refs).
  * The task and queue are set on a map kept per pair (jobs of a pair share it); only the job's own two are added.
  * One per worker.
  */
@@ -172,54 +176,58 @@ export const make = (options: {
         })
         : undefined
 
-    // Only the handler, and an ending's write that is retrying, can be interrupted: once a handler has succeeded,
+    // Only the handler, and an ending's write that is retrying, can be interrupted (`restore`; the thread runs the
+    // rest uninterruptibly): once a handler has succeeded,
     // its outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
     // A failed job, once its failure is handed on, fails with its error, so that its span says so.
-    const perform = (job: JobDescription, payload: string, startedAt: number): Effect.Effect<void, JobError> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          yield* events.publish(JobEvent.Started({ job, processId }))
-          const handler = registry.get(job.taskName)
-          const tooLate = handler?.expireMs === undefined ? undefined : expired(job, handler, yield* Clock.currentTimeMillis)
-          const exit = handler === undefined
-            ? unknownTask(job.taskName)
-            : tooLate !== undefined
-            ? Exit.fail(tooLate)
-            : yield* Effect.exit(restore(bounded(handler, job, payload)))
-          if (Exit.isSuccess(exit)) return yield* options.finisher.offer(job, exit.value, startedAt)
-          const interrupted = Cause.isInterruptedOnly(exit.cause)
-          // Interrupted because the job was cancelled: it ends cancelled, never retried.
-          // The fiber itself was interrupted, so the write cannot be made interruptible again: it is retried for a
-          // bounded time instead (past it, the claim is released at shutdown or failed by pruning).
-          if (interrupted && running.cancelling.has(job.id)) {
-            const error = JobError.fromUnknown(new JobCancelledError({ jobId: job.id, message: `job ${job.id} was cancelled while running` }))
-            yield* endWith(job, startedAt, error, Option.none(), true)
-            return yield* Effect.fail(error)
-          }
-          // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted because the job
-          // is no longer this worker's: nothing to write. Interrupted otherwise (the handler interrupted itself):
-          // a failure like any other.
-          if (interrupted && Running.interruptedByWorker(running, job.id)) return
-          const failure = JobError.errorOf(exit.cause)
-          const encoded = handler?.encodeError(failure)
-          const error = JobError.fromCause(exit.cause)
-          const stored = encoded === undefined ? error : new JobError({ ...error, value: encoded })
-          const retry = yield* retryAt(job, handler, stored, failure, yield* Clock.currentTimeMillis)
-          yield* Effect.logWarning(
-            `steady-queue: job ${job.id} (${job.taskName}) failed: ${error.tag}: ${error.message}` +
-              (Option.isSome(retry) ? `; attempt ${job.attempt + 1} at ${new Date(retry.value).toISOString()}` : "")
-          )
-          yield* restore(endWith(job, startedAt, stored, retry, false))
-          return yield* Effect.fail(stored)
-        })
-      )
+    const perform = (
+      job: JobDescription,
+      payload: string,
+      startedAt: number,
+      restore: Threads.Restore
+    ): Effect.Effect<void, JobError> =>
+      Effect.gen(function*() {
+        yield* events.publish(JobEvent.Started({ job, processId }))
+        const handler = registry.get(job.taskName)
+        const tooLate = handler?.expireMs === undefined ? undefined : expired(job, handler, yield* Clock.currentTimeMillis)
+        const exit = handler === undefined
+          ? unknownTask(job.taskName)
+          : tooLate !== undefined
+          ? Exit.fail(tooLate)
+          : yield* Effect.exit(restore(bounded(handler, job, payload)))
+        if (Exit.isSuccess(exit)) return yield* options.finisher.offer(job, exit.value, startedAt)
+        const interrupted = Cause.isInterruptedOnly(exit.cause)
+        // Interrupted because the job was cancelled: it ends cancelled, never retried.
+        // The fiber itself was interrupted, so the write cannot be made interruptible again: it is retried for a
+        // bounded time instead (past it, the claim is released at shutdown or failed by pruning).
+        if (interrupted && running.cancelling.has(job.id)) {
+          const error = JobError.fromUnknown(new JobCancelledError({ jobId: job.id, message: `job ${job.id} was cancelled while running` }))
+          yield* endWith(job, startedAt, error, Option.none(), true)
+          return yield* Effect.fail(error)
+        }
+        // Interrupted by the worker's shutdown: the claim is released back to ready. Interrupted because the job
+        // is no longer this worker's: nothing to write. Interrupted otherwise (the handler interrupted itself):
+        // a failure like any other.
+        if (interrupted && Running.interruptedByWorker(running, job.id)) return
+        const failure = JobError.errorOf(exit.cause)
+        const encoded = handler?.encodeError(failure)
+        const error = JobError.fromCause(exit.cause)
+        const stored = encoded === undefined ? error : new JobError({ ...error, value: encoded })
+        const retry = yield* retryAt(job, handler, stored, failure, yield* Clock.currentTimeMillis)
+        yield* Effect.logWarning(
+          `steady-queue: job ${job.id} (${job.taskName}) failed: ${error.tag}: ${error.message}` +
+            (Option.isSome(retry) ? `; attempt ${job.attempt + 1} at ${new Date(retry.value).toISOString()}` : "")
+        )
+        yield* restore(endWith(job, startedAt, stored, retry, false))
+        return yield* Effect.fail(stored)
+      })
 
-    return (row, startedAt) => {
+    return (row, startedAt, restore) => {
       const job = describe(row)
       const annotated = annotations(job)
       return Effect.zipRight(
         annotateFiber(annotated),
-        perform(job, row.arguments, startedAt).pipe(
+        perform(job, row.arguments, startedAt, restore).pipe(
           hotSpan("steady-queue.run", { attributes: annotated, kind: "consumer" }),
           Effect.catchAll(() => Effect.void)
         )

@@ -2,7 +2,7 @@
  * A worker's poll loop. While claiming is open it keeps up to `threads + prefetch` jobs: the ones running and a
  * local buffer of jobs claimed ahead. It claims when the buffer runs low (at most half full), from its queues in
  * order and leaving paused ones out, so that claims are large and overlap with running jobs; it starts buffered
- * jobs as threads come free, each in a fiber of its own. When a claim found fewer jobs than it asked for and
+ * jobs as threads come free, each on one of the worker's threads (Threads.ts). When a claim found fewer jobs than it asked for and
  * nothing is buffered, it waits for a wake-up (a local enqueue or dispatch; on PostgreSQL, jobs made ready by any
  * process) or the polling interval (on PostgreSQL, backing off to ten intervals while nothing comes).
  *
@@ -11,7 +11,7 @@
  * never started go back to ready when it dies, and at shutdown before anything else. A queue paused while its
  * jobs are buffered gets them back (the pauses are read again every polling interval while jobs are buffered).
  */
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Queue, type Scope } from "effect"
 import * as QueueSelector from "../QueueSelector.js"
 import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
@@ -20,6 +20,7 @@ import { Wakeup } from "../Wakeup.js"
 import type { Perform } from "./Performer.js"
 import * as Prefetch from "./Prefetch.js"
 import * as Running from "./Running.js"
+import * as Threads from "./Threads.js"
 import { hotSpan } from "../spans.js"
 
 export interface Poller {
@@ -29,7 +30,7 @@ export interface Poller {
   readonly pause: Effect.Effect<void>
   /** Claims again. */
   readonly resume: Effect.Effect<void>
-  /** Waits until no job fiber is left. */
+  /** Waits until no job is running. */
   readonly awaitIdle: Effect.Effect<void>
   /** Gives the jobs claimed ahead and not started back to ready (shutdown, once the loop has stopped). */
   readonly releaseBuffered: Effect.Effect<void>
@@ -74,8 +75,8 @@ export const start = (options: {
     // How often the pauses are read again while jobs are buffered: the polling interval, but not more often than
     // every 100 ms (a pause reaches buffered jobs within that).
     const pausesEveryMs = Math.max(pollingMs, 100)
-    // Job fibers: when the scope closes, whatever still runs is interrupted and its claim released.
-    const jobs = yield* FiberSet.make<void>()
+    // When the scope closes, whatever still runs is interrupted and its claim released.
+    const threadPool = yield* Threads.make
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
     // Open while the worker is live; closed, it claims nothing.
     const claiming = yield* Effect.makeLatch(true)
@@ -134,10 +135,15 @@ export const start = (options: {
       )
 
     const launch = (row: JobRow, startedAt: number) =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         running.inFlight++
-        const fiber = yield* FiberSet.run(jobs, Effect.ensuring(options.perform(row, startedAt), Running.ended(running, row.id)))
-        if (fiber.unsafePoll() === null) running.fibers.set(row.id, fiber)
+        return Effect.map(
+          threadPool.run({
+            run: (restore) => options.perform(row, startedAt, restore),
+            ended: () => Running.ended(running, row.id)
+          }),
+          (thread) => void running.runs.set(row.id, { thread })
+        )
       })
 
     /** Takes up to `n` jobs off the buffer, in order. */
@@ -219,7 +225,7 @@ export const start = (options: {
     const recoverLostClaims = Effect.gen(function*() {
       const held = yield* store.ownership.claimedBy(processId)
       const inBuffer = new Set(buffer.slice(head).map((e) => e.row.id))
-      const lost = held.filter((id) => !running.fibers.has(id) && !inBuffer.has(id) && !options.outcomePending(id))
+      const lost = held.filter((id) => !running.runs.has(id) && !inBuffer.has(id) && !options.outcomePending(id))
       if (lost.length === 0) return
       const released = yield* store.claimed.release(lost, processId, yield* Clock.currentTimeMillis)
       if (released.length > 0) {
@@ -331,7 +337,7 @@ export const start = (options: {
       stop: Fiber.interrupt(fiber).pipe(Effect.asVoid),
       pause: Effect.zipRight(claiming.close, dropBuffer),
       resume: claiming.open,
-      awaitIdle: FiberSet.awaitEmpty(jobs),
+      awaitIdle: threadPool.awaitIdle,
       releaseBuffered: Effect.suspend(() => {
         const rest = takeBuffered(buffered())
         return giveBack(rest, "the worker is shutting down")

@@ -3,12 +3,18 @@
  * its performer (which asks whether an interruption was the worker's own), its liveness (which stops them) and
  * its shutdown. Every field is read and written only in synchronous steps of those fibers.
  */
-import { Effect, Fiber, Queue } from "effect"
+import { Effect, Queue } from "effect"
 import * as Liveness from "../Liveness.js"
+import * as Threads from "./Threads.js"
+
+/** One run of a job on a thread (a job run again by the same worker is another run, maybe on the same thread). */
+export interface Run {
+  readonly thread: Threads.Thread
+}
 
 export interface Running {
-  /** Job fibers by job id, from the moment they are started until they end. */
-  readonly fibers: Map<number, Fiber.RuntimeFiber<void>>
+  /** Runs by job id, from the moment they are handed to a thread until they end. */
+  readonly runs: Map<number, Run>
   /**
    * Running jobs that are no longer this worker's (pruned, or stopped for want of liveness): their handlers are
    * interrupted and they write no outcome.
@@ -27,7 +33,7 @@ export interface Running {
 }
 
 export const make: Effect.Effect<Running> = Effect.map(Queue.sliding<void>(1), (slotFreed) => ({
-  fibers: new Map(),
+  runs: new Map(),
   lost: new Set(),
   cancelling: new Set(),
   inFlight: 0,
@@ -40,39 +46,38 @@ export const make: Effect.Effect<Running> = Effect.map(Queue.sliding<void>(1), (
 export const interruptedByWorker = (running: Running, jobId: number): boolean =>
   running.stopping || running.lost.has(jobId)
 
-/** The bookkeeping of a job that ended, however it ended. */
-export const ended = (running: Running, jobId: number): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    running.inFlight--
-    running.ended++
-    running.fibers.delete(jobId)
-    running.lost.delete(jobId)
-    running.cancelling.delete(jobId)
-    return Queue.offer(running.slotFreed, undefined)
-  })
+/** The bookkeeping of a job that ended, however it ended (synchronous: its thread's last step of the job). */
+export const ended = (running: Running, jobId: number): void => {
+  running.inFlight--
+  running.ended++
+  running.runs.delete(jobId)
+  running.lost.delete(jobId)
+  running.cancelling.delete(jobId)
+  running.slotFreed.unsafeOffer(undefined)
+}
 
 /** Interrupts a job's handler as no longer this worker's: it writes no outcome. */
-export const drop = (running: Running, jobId: number, fiber: Fiber.RuntimeFiber<void>): Effect.Effect<void> =>
+export const drop = (running: Running, jobId: number, run: Run): Effect.Effect<void> =>
   Effect.suspend(() => {
     running.lost.add(jobId)
-    return Fiber.interruptFork(fiber)
+    return Threads.interrupt(run.thread)
   })
 
 /** Interrupts the handlers of running jobs asked to cancel (each once): they end cancelled. */
 export const cancel = (running: Running, jobIds: ReadonlyArray<number>): Effect.Effect<void> =>
   Effect.forEach(jobIds, (jobId) => {
-    const fiber = running.fibers.get(jobId)
-    if (fiber === undefined || running.cancelling.has(jobId) || running.lost.has(jobId)) return Effect.void
+    const run = running.runs.get(jobId)
+    if (run === undefined || running.cancelling.has(jobId) || running.lost.has(jobId)) return Effect.void
     running.cancelling.add(jobId)
     return Effect.zipRight(
       Effect.logInfo(`steady-queue: job ${jobId} was cancelled; its handler is interrupted`),
-      Fiber.interruptFork(fiber)
+      Threads.interrupt(run.thread)
     )
   }, { discard: true })
 
 /** Interrupts every running handler (the worker stops for want of liveness). */
 export const dropAll = (running: Running): Effect.Effect<void> =>
-  Effect.forEach([...running.fibers], ([jobId, fiber]) => drop(running, jobId, fiber), { discard: true })
+  Effect.forEach([...running.runs], ([jobId, run]) => drop(running, jobId, run), { discard: true })
 
 /**
  * Stops the handlers of running jobs whose claim is gone, by `claimedBy` (the job ids the database still has
@@ -84,12 +89,12 @@ export const dropLost = <E>(
   attemptTimeout: Liveness.Liveness["attemptTimeout"]
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const snapshot = [...running.fibers]
+    const snapshot = [...running.runs]
     if (snapshot.length === 0) return
     const owned = new Set(yield* Liveness.attempt(claimedBy, attemptTimeout))
-    for (const [jobId, fiber] of snapshot) {
-      if (owned.has(jobId) || running.fibers.get(jobId) !== fiber) continue
+    for (const [jobId, run] of snapshot) {
+      if (owned.has(jobId) || running.runs.get(jobId) !== run) continue
       yield* Effect.logWarning(`steady-queue: job ${jobId} is no longer claimed by this worker; its handler is interrupted`)
-      yield* drop(running, jobId, fiber)
+      yield* drop(running, jobId, run)
     }
   }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("steady-queue: could not check which jobs this worker still holds", cause)))

@@ -3,7 +3,7 @@
  * 1. `graceful`: the poll loop stops, the jobs claimed ahead and not started go back to ready (other workers may
  *    take them at once), and running jobs get up to the shutdown timeout to finish (SIGQUIT, or a second
  *    SIGTERM/SIGINT, cuts that short);
- * 2. the job fibers still running are interrupted (the poller's FiberSet);
+ * 2. the jobs still running are interrupted, and the worker's threads end (Threads.ts);
  * 3. the Finisher writes the successes it still holds;
  * 4. `releaseHeld`: whatever is still claimed by the worker goes back to ready, and its process row goes.
  */
@@ -34,7 +34,7 @@ export const releaseStopped = (store: Context.Tag.Service<Store>, processId: num
 
 /**
  * Adds the first step of shutdown to the scope; add it last, so that it runs before the other finalizers.
- * What is left running afterwards is interrupted by the poller's FiberSet, and its claims go back to ready.
+ * What is left running afterwards is interrupted by the worker's threads, and its claims go back to ready.
  */
 export const graceful = (options: {
   readonly running: Running
