@@ -23,8 +23,8 @@ export interface Finisher {
   /** Queues a job that succeeded, with its encoded result. Never waits: the queue is bounded in practice by
    * claims, which also need the database, so a job fiber handing on its outcome can never hold up a shutdown. */
   readonly offer: (job: JobDescription, result: string | null, startedAt: number) => Effect.Effect<void>
-  /** Queues the starts of jobs that were claimed ahead, for the next write. Never waits. */
-  readonly started: (jobIds: ReadonlyArray<number>, startedAt: number) => Effect.Effect<void>
+  /** Queues the starts of jobs that were claimed ahead, for the next write (synchronously: the queue is unbounded). */
+  readonly started: (jobIds: ReadonlyArray<number>, startedAt: number) => void
 }
 
 /** A job that succeeded, as its batch writes it. */
@@ -165,9 +165,8 @@ export const start = (options: {
           Liveness.outcomePending(liveness, job.id),
           Effect.asVoid(Queue.offer(queue, { _tag: "Succeeded", id: job.id, concurrency: job.concurrency, result, startedAt, job }))
         ),
-      started: (jobIds, startedAt) =>
-        jobIds.length === 0
-          ? Effect.void
-          : Effect.asVoid(Queue.offerAll(queue, jobIds.map((id): Start => ({ _tag: "Started", id, startedAt }))))
+      started: (jobIds, startedAt) => {
+        for (const id of jobIds) queue.unsafeOffer({ _tag: "Started", id, startedAt })
+      }
     }
   })

@@ -2,11 +2,20 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, FiberRef, Ref } from "effect"
 import * as Threads from "../../src/internal/worker/Threads.js"
 
+const work = (run: Threads.Work["run"], ended: () => void = () => undefined): Threads.Work => ({
+  assigned: () => undefined,
+  run,
+  ended
+})
+
+/** Threads with no job to take next. */
+const makeThreads = Threads.make({ next: () => undefined, freed: () => undefined })
+
 /** Runs `body` as a thread's job and waits for it to end; returns the thread. */
-const runJob = (threads: Threads.Threads, body: (restore: Threads.Restore) => Effect.Effect<void>) =>
+const runJob = (threads: Threads.Threads, body: Threads.Work["run"]) =>
   Effect.gen(function*() {
     const ended = yield* Deferred.make<void>()
-    const thread = yield* threads.run({ run: body, ended: () => Deferred.unsafeDone(ended, Effect.void) })
+    const thread = yield* threads.run(work(body, () => Deferred.unsafeDone(ended, Effect.void)))
     yield* Deferred.await(ended)
     return thread
   })
@@ -17,7 +26,7 @@ const fiberIdOf = (out: Ref.Ref<ReadonlyArray<string>>) =>
 describe("a worker's threads", () => {
   it.scoped("run job after job on one fiber, each starting from the thread's own fiber refs", () =>
     Effect.gen(function*() {
-      const threads = yield* Threads.make
+      const threads = yield* makeThreads
       const ref = FiberRef.unsafeMake("unset")
       const seen: Array<string> = []
       const ids = yield* Ref.make<ReadonlyArray<string>>([])
@@ -33,7 +42,7 @@ describe("a worker's threads", () => {
 
   it.scoped("interrupt, and await, the fibers a job's handler forked when the job ends", () =>
     Effect.gen(function*() {
-      const threads = yield* Threads.make
+      const threads = yield* makeThreads
       const childEnded = yield* Deferred.make<void>()
       const childStarted = yield* Deferred.make<void>()
       const child = Deferred.succeed(childStarted, undefined).pipe(
@@ -47,20 +56,20 @@ describe("a worker's threads", () => {
 
   it.scoped("retire a thread whose job was interrupted: only its handler is stopped, the next job gets a new thread", () =>
     Effect.gen(function*() {
-      const threads = yield* Threads.make
+      const threads = yield* makeThreads
       const started = yield* Deferred.make<void>()
       const ended = yield* Deferred.make<void>()
       const outcome: Array<string> = []
-      const thread = yield* threads.run({
-        run: (restore) =>
+      const thread = yield* threads.run(work(
+        (restore) =>
           Effect.gen(function*() {
             const exit = yield* Effect.exit(restore(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)))
             // The rest of the job still runs: the thread is uninterruptible outside the handler.
             yield* Effect.yieldNow()
             outcome.push(exit._tag === "Failure" ? "handler interrupted" : "handler ended")
           }),
-        ended: () => Deferred.unsafeDone(ended, Effect.void)
-      })
+        () => Deferred.unsafeDone(ended, Effect.void)
+      ))
       yield* Deferred.await(started)
       yield* Threads.interrupt(thread)
       yield* Deferred.await(ended)
@@ -77,22 +86,20 @@ describe("a worker's threads", () => {
       const interrupted = yield* Deferred.make<void>()
       const [first, second] = yield* Effect.scoped(
         Effect.gen(function*() {
-          const threads = yield* Threads.make
+          const threads = yield* makeThreads
           const release = yield* Deferred.make<void>()
           const firstEnded = yield* Deferred.make<void>()
-          const first = yield* threads.run({
-            run: (restore) => restore(Deferred.await(release)),
-            ended: () => Deferred.unsafeDone(firstEnded, Effect.void)
-          })
+          const first = yield* threads.run(work(
+            (restore) => restore(Deferred.await(release)),
+            () => Deferred.unsafeDone(firstEnded, Effect.void)
+          ))
           const started = yield* Deferred.make<void>()
-          const second = yield* threads.run({
-            run: (restore) =>
-              Effect.zipRight(
-                Effect.exit(restore(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))),
-                Deferred.succeed(interrupted, undefined)
-              ),
-            ended: () => undefined
-          })
+          const second = yield* threads.run(work((restore) =>
+            Effect.zipRight(
+              Effect.exit(restore(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))),
+              Deferred.succeed(interrupted, undefined)
+            )
+          ))
           assert.notStrictEqual(first, second)
           yield* Deferred.await(started)
           const waiting = yield* Effect.fork(threads.awaitIdle)
@@ -111,14 +118,32 @@ describe("a worker's threads", () => {
 
   it.scoped("a wait for idle threads ends when the last busy one ends its job", () =>
     Effect.gen(function*() {
-      const threads = yield* Threads.make
+      const threads = yield* makeThreads
       yield* threads.awaitIdle
       const release = yield* Deferred.make<void>()
-      yield* threads.run({ run: (restore) => restore(Deferred.await(release)), ended: () => undefined })
+      yield* threads.run(work((restore) => restore(Deferred.await(release))))
       const waiting = yield* Effect.fork(threads.awaitIdle)
       yield* Effect.yieldNow()
       assert.isNull(waiting.unsafePoll())
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(waiting)
+    }))
+
+  it.scoped("take the next job, when there is one, as soon as a job ends", () =>
+    Effect.gen(function*() {
+      const ran: Array<string> = []
+      const assigned: Array<Threads.Thread> = []
+      const allEnded = yield* Deferred.make<void>()
+      const queued = ["second", "third"].map((name) => ({
+        assigned: (thread: Threads.Thread) => void assigned.push(thread),
+        run: () => Effect.sync(() => void ran.push(name)),
+        ended: () => name === "third" ? Deferred.unsafeDone(allEnded, Effect.void) : undefined
+      }))
+      const threads = yield* Threads.make({ next: () => queued.shift(), freed: () => undefined })
+      const first = yield* threads.run(work(() => Effect.sync(() => void ran.push("first"))))
+      yield* Deferred.await(allEnded)
+      assert.deepStrictEqual(ran, ["first", "second", "third"])
+      assert.deepStrictEqual(assigned, [first, first])
+      yield* threads.awaitIdle
     }))
 })

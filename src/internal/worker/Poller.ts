@@ -2,9 +2,10 @@
  * A worker's poll loop. While claiming is open it keeps up to `threads + prefetch` jobs: the ones running and a
  * local buffer of jobs claimed ahead. It claims when the buffer runs low (at most half full), from its queues in
  * order and leaving paused ones out, so that claims are large and overlap with running jobs; it starts buffered
- * jobs as threads come free, each on one of the worker's threads (Threads.ts). When a claim found fewer jobs than it asked for and
- * nothing is buffered, it waits for a wake-up (a local enqueue or dispatch; on PostgreSQL, jobs made ready by any
- * process) or the polling interval (on PostgreSQL, backing off to ten intervals while nothing comes).
+ * jobs as threads come free, each on one of the worker's threads (Threads.ts); a thread that ends a job takes the
+ * next buffered one itself when no check is due (see `nextBuffered`). When a claim found fewer jobs than it asked
+ * for and nothing is buffered, it waits for a wake-up (a local enqueue or dispatch; on PostgreSQL, jobs made ready
+ * by any process) or the polling interval (on PostgreSQL, backing off to ten intervals while nothing comes).
  *
  * A buffered job is claimed but not started: its claim says so until it starts (the claim of the first jobs of a
  * poll says they start at once; later starts are recorded with the next write of outcomes). The claims a process
@@ -64,8 +65,8 @@ export const start = (options: {
   /** Whether a job's outcome is handed on but not yet written (its claim is still held, on purpose). */
   readonly outcomePending: (jobId: number) => boolean
   readonly perform: Perform
-  /** Records the starts of buffered jobs with the next write of outcomes. */
-  readonly recordStarts: (jobIds: ReadonlyArray<number>, startedAt: number) => Effect.Effect<void>
+  /** Records the starts of buffered jobs with the next write of outcomes (synchronously: it only queues them). */
+  readonly recordStarts: (jobIds: ReadonlyArray<number>, startedAt: number) => void
 }): Effect.Effect<Poller, never, Store | Wakeup | Notices | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Store
@@ -75,8 +76,7 @@ export const start = (options: {
     // How often the pauses are read again while jobs are buffered: the polling interval, but not more often than
     // every 100 ms (a pause reaches buffered jobs within that).
     const pausesEveryMs = Math.max(pollingMs, 100)
-    // When the scope closes, whatever still runs is interrupted and its claim released.
-    const threadPool = yield* Threads.make
+    const clock = yield* Effect.clock
     const wakeups = yield* Effect.flatMap(Wakeup, (w) => w.listen)
     // Open while the worker is live; closed, it claims nothing.
     const claiming = yield* Effect.makeLatch(true)
@@ -134,17 +134,50 @@ export const start = (options: {
         hotSpan("steady-queue.claim", { attributes: { queues: queueNames, batchSize: limit } }, (claimed) => ({ claimed: claimed.length }))
       )
 
+    const workFor = (row: JobRow, startedAt: number): Threads.Work => ({
+      assigned: (thread) => void running.runs.set(row.id, { thread }),
+      run: (restore) => options.perform(row, startedAt, restore),
+      ended: () => Running.ended(running, row.id)
+    })
+
+    // The prefetch of the loop's last turn: a thread that takes the buffer down to the claiming mark wakes the loop,
+    // once per claim.
+    let lastPrefetch = 0
+    let lowWoken = false
+    let stopped = false
+
+    /**
+     * The next buffered job, for a thread that has just ended one, when it may start with no check: the pauses
+     * were read less than an interval ago and its queue was not paused since its claim, and it was claimed
+     * recently enough to be still this worker's. Anything else (and no job at all) is left to the loop.
+     */
+    const nextBuffered = (): Threads.Work | undefined => {
+      if (buffered() === 0 || stopped || running.stopping || options.stalled()) return undefined
+      const now = clock.unsafeCurrentTimeMillis()
+      const entry = buffer[head]
+      if (now - pausesReadAt >= pausesEveryMs || pausedSince(entry) || now - entry.claimedAt >= options.verifyAfterMs) {
+        return undefined
+      }
+      takeBuffered(1)
+      running.inFlight++
+      if (!entry.started) options.recordStarts([entry.row.id], now)
+      if (!lowWoken && buffered() <= Math.floor(lastPrefetch / 2)) {
+        lowWoken = true
+        running.slotFreed.unsafeOffer(undefined)
+      }
+      return workFor(entry.row, now)
+    }
+    // When the scope closes, whatever still runs is interrupted and its claim released.
+    const threadPool = yield* Threads.make({ next: nextBuffered, freed: () => running.slotFreed.unsafeOffer(undefined) })
+
     const launch = (row: JobRow, startedAt: number) =>
       Effect.suspend(() => {
         running.inFlight++
-        return Effect.map(
-          threadPool.run({
-            run: (restore) => options.perform(row, startedAt, restore),
-            ended: () => Running.ended(running, row.id)
-          }),
-          (thread) => void running.runs.set(row.id, { thread })
-        )
+        return Effect.asVoid(threadPool.run(workFor(row, startedAt)))
       })
+
+    /** Whether a buffered job's queue was paused after its claim, by the pauses as last read. */
+    const pausedSince = (e: Buffered) => e.step < pausesStep && paused.has(e.row.queue_name)
 
     /** Takes up to `n` jobs off the buffer, in order. */
     const takeBuffered = (n: number) => {
@@ -198,7 +231,6 @@ export const start = (options: {
           yield* readPauses(now).pipe(Effect.catchAll((e) => Effect.logWarning("steady-queue: could not read paused queues", e)))
         }
         if (paused.size > 0) {
-          const pausedSince = (e: Buffered) => e.step < pausesStep && paused.has(e.row.queue_name)
           const rest = buffer.slice(head)
           const stale = rest.filter(pausedSince)
           if (stale.length > 0) {
@@ -213,7 +245,7 @@ export const start = (options: {
           if (!entry.started) unmarked.push(entry.row.id)
           yield* launch(entry.row, now)
         }
-        yield* options.recordStarts(unmarked, now)
+        options.recordStarts(unmarked, now)
       })
 
     /**
@@ -289,6 +321,7 @@ export const start = (options: {
         yield* handOut(now)
         // Claims when the buffer is at most half full, for the free threads and the buffer's room.
         const prefetch = prefetchAt(now, running.ended)
+        lastPrefetch = prefetch
         const free = threads - running.inFlight
         const room = threads + prefetch - running.inFlight - buffered()
         if (!exhausted && room > 0 && buffered() <= Math.floor(prefetch / 2)) {
@@ -312,6 +345,7 @@ export const start = (options: {
           // Started by the loop's next turn, which begins by handing out.
           const claimedAt = yield* Clock.currentTimeMillis
           for (let i = 0; i < claimed.length; i++) buffer.push({ row: claimed[i], claimedAt, started: i < free, step: claimStep })
+          lowWoken = false
           continue
         }
         if (free > 0 && buffered() === 0) {
@@ -334,7 +368,10 @@ export const start = (options: {
       head = 0
     })
     return {
-      stop: Fiber.interrupt(fiber).pipe(Effect.asVoid),
+      stop: Effect.suspend(() => {
+        stopped = true
+        return Effect.asVoid(Fiber.interrupt(fiber))
+      }),
       pause: Effect.zipRight(claiming.close, dropBuffer),
       resume: claiming.open,
       awaitIdle: threadPool.awaitIdle,

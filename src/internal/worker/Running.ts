@@ -28,7 +28,10 @@ export interface Running {
   stopping: boolean
   /** Jobs ended since the worker started (its pace sets the default prefetch). */
   ended: number
-  /** Offered each time a job ends, so a poller with no free thread knows when to claim again. */
+  /**
+   * Offered when a thread comes free and when the threads take the buffer down to the claiming mark, so that a
+   * poller with no free thread knows when to start or claim again.
+   */
   readonly slotFreed: Queue.Queue<void>
 }
 
@@ -53,7 +56,6 @@ export const ended = (running: Running, jobId: number): void => {
   running.runs.delete(jobId)
   running.lost.delete(jobId)
   running.cancelling.delete(jobId)
-  running.slotFreed.unsafeOffer(undefined)
 }
 
 /** Interrupts a job's handler as no longer this worker's: it writes no outcome. */

@@ -9,16 +9,21 @@
  * (cancelled, lost, the worker stopping) retires once that job has ended, and the next job gets a new thread:
  * no interruption meant for one job can reach another.
  *
- * State, per thread:    idle ──handed a job──▶ busy ──job ended──▶ idle
- *                                                 └─interrupted──▶ retired (its fiber ends after the job)
+ * A thread that ends a job takes the next one at once when `next` has one (a job claimed ahead that may start
+ * now), with no hand-off through the poll loop; otherwise it waits, idle, to be handed one.
+ *
+ * State, per thread:    idle ──handed a job──▶ busy ──job ended, `next` has one──▶ busy
+ *                                               │ └──job ended, nothing next──▶ idle
+ *                                               └──interrupted──▶ retired (its fiber ends after the job)
  */
-import { Deferred, Effect, Exit, Fiber, FiberId, type FiberRefs, type Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, FiberId, type FiberRefs, type Scope } from "effect"
 
 /** Makes its effect interruptible again inside the thread's uninterruptible run (the handler's part of a job). */
 export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
-/** A job for a thread: what to run, and what to do, synchronously, once it has ended however it ended. */
+/** A job for a thread: what to run, and what to do, synchronously, when a thread takes it and once it has ended. */
 export interface Work {
+  readonly assigned: (thread: Thread) => void
   readonly run: (restore: Restore) => Effect.Effect<void>
   readonly ended: () => void
 }
@@ -53,55 +58,97 @@ interface RuntimeInternals {
   readonly interruptAllChildren?: () => Effect.Effect<void> | null
 }
 
-const resetRefs = (refs: FiberRefs.FiberRefs): Effect.Effect<void> =>
-  Effect.withFiberRuntime((fiber) => {
-    const internals = fiber as unknown as RuntimeInternals
-    if (typeof internals.setFiberRefs !== "function") return Effect.setFiberRefs(refs)
-    internals.setFiberRefs.call(fiber, refs)
-    return Effect.void
-  })
+const resetRefs = (fiber: Fiber.RuntimeFiber<unknown, unknown>, refs: FiberRefs.FiberRefs): Effect.Effect<void> => {
+  const internals = fiber as unknown as RuntimeInternals
+  if (typeof internals.setFiberRefs !== "function") return Effect.setFiberRefs(refs)
+  internals.setFiberRefs.call(fiber, refs)
+  return Effect.void
+}
 
-/** As a fiber does when it ends: its children are interrupted, and awaited. */
-const interruptChildren: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
+/** As a fiber does when it ends: its children are interrupted, and awaited; undefined when it has none. */
+const interruptChildren = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined => {
   const internals = fiber as unknown as RuntimeInternals
   if (typeof internals.interruptAllChildren !== "function") {
     return Effect.flatMap(fiber.children, (children) => children.length === 0 ? Effect.void : Fiber.interruptAll(children))
   }
-  return internals.interruptAllChildren.call(fiber) ?? Effect.void
-})
+  return internals.interruptAllChildren.call(fiber) ?? undefined
+}
 
-/** Threads for one worker; when the scope closes, running jobs are interrupted and every thread ends. */
-export const make: Effect.Effect<Threads, never, Scope.Scope> = Effect.gen(function*() {
+/**
+ * Threads for one worker. `next` is asked, synchronously, for a job to start when a thread ends one; `freed` is
+ * told when a thread ends a job and takes no other (it is idle, or retired). When the scope closes, running jobs
+ * are interrupted and every thread ends.
+ */
+export const make = (options: {
+  readonly next: () => Work | undefined
+  readonly freed: () => void
+}): Effect.Effect<Threads, never, Scope.Scope> => Effect.gen(function*() {
   const idle: Array<Thread> = []
   const all = new Set<Thread>()
   let busy = 0
   let closing = false
   let idleWaiters: Array<Deferred.Deferred<void>> = []
 
-  const settle = (thread: Thread, work: Work) =>
-    Effect.sync(() => {
-      busy--
-      work.ended()
-      if (busy === 0 && idleWaiters.length > 0) {
-        for (const waiter of idleWaiters) Deferred.unsafeDone(waiter, Exit.void)
-        idleWaiters = []
+  const assign = (thread: Thread, work: Work) => {
+    busy++
+    work.assigned(thread)
+  }
+
+  /** After a job: the thread's next job, or `idle` (it waits to be handed one), or `stop`. */
+  const settle = (thread: Thread, work: Work): Work | "idle" | typeof stop => {
+    busy--
+    work.ended()
+    if (!thread.retired && !closing) {
+      const following = options.next()
+      if (following !== undefined) {
+        assign(thread, following)
+        return following
       }
-      if (thread.retired || closing) return false
-      thread.next = Deferred.unsafeMake(FiberId.none)
-      idle.push(thread)
-      return true
+    }
+    options.freed()
+    if (busy === 0 && idleWaiters.length > 0) {
+      for (const waiter of idleWaiters) Deferred.unsafeDone(waiter, Exit.void)
+      idleWaiters = []
+    }
+    if (thread.retired || closing) return stop
+    thread.next = Deferred.unsafeMake(FiberId.none)
+    idle.push(thread)
+    return "idle"
+  }
+
+  /**
+   * The end of a job on the thread: its handler's fibers are interrupted, the thread settles and its fiber refs
+   * go back to the thread's own. Before a next job taken at once it yields, so that jobs handed to other threads
+   * earlier start first: jobs start in the order they were taken from the buffer.
+   */
+  const endJob = (thread: Thread, work: Work, base: FiberRefs.FiberRefs) =>
+    Effect.withFiberRuntime<Work | "idle" | typeof stop>((fiber) => {
+      const after = Effect.suspend((): Effect.Effect<Work | "idle" | typeof stop> => {
+        const following = settle(thread, work)
+        if (following === stop) return Effect.succeed(following)
+        const reset = resetRefs(fiber, base)
+        return following === "idle" ? Effect.as(reset, following) : Effect.as(Effect.zipRight(reset, Effect.yieldNow()), following)
+      })
+      const children = interruptChildren(fiber)
+      return children === undefined ? after : Effect.zipRight(children, after)
     })
 
   const loop = (thread: Thread) =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const base = yield* Effect.getFiberRefs
-        while (true) {
-          const work = yield* Deferred.await(thread.next)
-          if (work === stop) return
-          yield* resetRefs(base)
-          yield* Effect.ensuring(work.run(restore), interruptChildren)
-          if (!(yield* settle(thread, work))) return
+        let work: Work | "idle" | typeof stop = "idle"
+        while (work !== stop) {
+          if (work === "idle") {
+            work = yield* Deferred.await(thread.next)
+            continue
+          }
+          // A job's run never fails (its failures are its outcome): a defect is logged, and the thread goes on.
+          const exit = yield* Effect.exit(work.run(restore))
+          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+            yield* Effect.logError("steady-queue: a job's run ended with a defect", exit.cause)
+          }
+          work = yield* endJob(thread, work, base)
         }
       })
     ).pipe(Effect.ensuring(Effect.sync(() => all.delete(thread))))
@@ -132,7 +179,7 @@ export const make: Effect.Effect<Threads, never, Scope.Scope> = Effect.gen(funct
   return {
     run: (work) =>
       Effect.map(idle.length > 0 ? Effect.succeed(idle.pop()!) : spawn, (thread) => {
-        busy++
+        assign(thread, work)
         Deferred.unsafeDone(thread.next, Exit.succeed(work))
         return thread
       }),
