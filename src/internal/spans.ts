@@ -8,6 +8,9 @@ import { Effect, type Tracer } from "effect"
 /** Effect's built-in tracer, read once: a constant of the library, not state of this process. */
 const defaultTracer = Effect.runSync(Effect.tracer)
 
+/** Whether spans are made at all: the tracer in use is not Effect's default. */
+export const tracing: Effect.Effect<boolean> = Effect.map(Effect.tracer, (tracer) => tracer !== defaultTracer)
+
 export const hotSpan = <A>(
   name: string,
   options: Omit<Tracer.SpanOptions, "captureStackTrace"> = {},

@@ -29,7 +29,7 @@ import type { JobRow } from "../sql/rows.js"
 import { Store } from "../Store.js"
 import * as Running from "./Running.js"
 import type * as Threads from "./Threads.js"
-import { hotSpan } from "../spans.js"
+import { hotSpan, tracing } from "../spans.js"
 
 /**
  * Runs one job, started at `startedAt`, on a thread (Threads.ts), whose log annotations it sets for the job: run
@@ -105,6 +105,8 @@ export const make = (options: {
     const wakeup = yield* Wakeup
     const { liveness, processId, running } = options
     const annotateFiber = makeAnnotateFiber()
+    // Read once: the worker's threads inherit the tracer of the fiber that starts the worker.
+    const traced = yield* tracing
 
     // Retried until written, like successes; an ending that cannot be written stops the worker through its
     // liveness. Interrupted (shutdown past its timeout, or the worker stopping), the job is left to the release
@@ -186,17 +188,34 @@ export const make = (options: {
       startedAt: number,
       restore: Threads.Restore
     ): Effect.Effect<void, JobError> =>
+      Effect.zipRight(
+        events.publish(JobEvent.Started({ job, processId })),
+        Effect.flatMap(run(job, registry.get(job.taskName), payload, restore), ({ exit, handler }) =>
+          Exit.isSuccess(exit) ? options.finisher.offer(job, exit.value, startedAt) : failed(job, handler, exit.cause, startedAt, restore))
+      )
+
+    /** The handler's run (none for an unknown task or an expired job), as an exit. */
+    const run = (job: JobDescription, handler: RegisteredHandler | undefined, payload: string, restore: Threads.Restore) => {
+      const ran = (exit: Exit.Exit<string | null, unknown>) => ({ exit, handler })
+      if (handler === undefined) return Effect.succeed(ran(unknownTask(job.taskName)))
+      const handled = Effect.map(Effect.exit(restore(bounded(handler, job, payload))), ran)
+      if (handler.expireMs === undefined) return handled
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const tooLate = expired(job, handler, now)
+        return tooLate !== undefined ? Effect.succeed(ran(Exit.fail(tooLate))) : handled
+      })
+    }
+
+    /** A run that did not succeed: cancelled, stopped by the worker, or failed (and maybe retried). */
+    const failed = (
+      job: JobDescription,
+      handler: RegisteredHandler | undefined,
+      cause: Cause.Cause<unknown>,
+      startedAt: number,
+      restore: Threads.Restore
+    ): Effect.Effect<void, JobError> =>
       Effect.gen(function*() {
-        yield* events.publish(JobEvent.Started({ job, processId }))
-        const handler = registry.get(job.taskName)
-        const tooLate = handler?.expireMs === undefined ? undefined : expired(job, handler, yield* Clock.currentTimeMillis)
-        const exit = handler === undefined
-          ? unknownTask(job.taskName)
-          : tooLate !== undefined
-          ? Exit.fail(tooLate)
-          : yield* Effect.exit(restore(bounded(handler, job, payload)))
-        if (Exit.isSuccess(exit)) return yield* options.finisher.offer(job, exit.value, startedAt)
-        const interrupted = Cause.isInterruptedOnly(exit.cause)
+        const interrupted = Cause.isInterruptedOnly(cause)
         // Interrupted because the job was cancelled: it ends cancelled, never retried.
         // The fiber itself was interrupted, so the write cannot be made interruptible again: it is retried for a
         // bounded time instead (past it, the claim is released at shutdown or failed by pruning).
@@ -209,9 +228,9 @@ export const make = (options: {
         // is no longer this worker's: nothing to write. Interrupted otherwise (the handler interrupted itself):
         // a failure like any other.
         if (interrupted && Running.interruptedByWorker(running, job.id)) return
-        const failure = JobError.errorOf(exit.cause)
+        const failure = JobError.errorOf(cause)
         const encoded = handler?.encodeError(failure)
-        const error = JobError.fromCause(exit.cause)
+        const error = JobError.fromCause(cause)
         const stored = encoded === undefined ? error : new JobError({ ...error, value: encoded })
         const retry = yield* retryAt(job, handler, stored, failure, yield* Clock.currentTimeMillis)
         yield* Effect.logWarning(
@@ -225,12 +244,10 @@ export const make = (options: {
     return (row, startedAt, restore) => {
       const job = describe(row)
       const annotated = annotations(job)
+      const performed = perform(job, row.arguments, startedAt, restore)
       return Effect.zipRight(
         annotateFiber(annotated),
-        perform(job, row.arguments, startedAt, restore).pipe(
-          hotSpan("steady-queue.run", { attributes: annotated, kind: "consumer" }),
-          Effect.catchAll(() => Effect.void)
-        )
+        Effect.catchAll(traced ? hotSpan("steady-queue.run", { attributes: annotated, kind: "consumer" })(performed) : performed, () => Effect.void)
       )
     }
   })
