@@ -86,11 +86,14 @@ export const make = (options: {
   const idle: Array<Thread> = []
   const all = new Set<Thread>()
   let busy = 0
+  // Jobs given to a thread and not started yet.
+  let waiting = 0
   let closing = false
   let idleWaiters: Array<Deferred.Deferred<void>> = []
 
   const assign = (thread: Thread, work: Work) => {
     busy++
+    waiting++
     work.assigned(thread)
   }
 
@@ -118,8 +121,8 @@ export const make = (options: {
 
   /**
    * The end of a job on the thread: its handler's fibers are interrupted, the thread settles and its fiber refs
-   * go back to the thread's own. Before a next job taken at once it yields, so that jobs handed to other threads
-   * earlier start first: jobs start in the order they were taken from the buffer.
+   * go back to the thread's own. Before a next job taken at once it yields when other threads have jobs they have
+   * not started yet, so that those start first: jobs start in the order they were taken from the buffer.
    */
   const endJob = (thread: Thread, work: Work, base: FiberRefs.FiberRefs) =>
     Effect.withFiberRuntime<Work | "idle" | typeof stop>((fiber) => {
@@ -127,7 +130,8 @@ export const make = (options: {
         const following = settle(thread, work)
         if (following === stop) return Effect.succeed(following)
         const reset = resetRefs(fiber, base)
-        return following === "idle" ? Effect.as(reset, following) : Effect.as(Effect.zipRight(reset, Effect.yieldNow()), following)
+        if (following === "idle" || waiting === 1) return Effect.as(reset, following)
+        return Effect.as(Effect.zipRight(reset, Effect.yieldNow()), following)
       })
       const children = interruptChildren(fiber)
       return children === undefined ? after : Effect.zipRight(children, after)
@@ -143,6 +147,7 @@ export const make = (options: {
             work = yield* Deferred.await(thread.next)
             continue
           }
+          waiting--
           // A job's run never fails (its failures are its outcome): a defect is logged, and the thread goes on.
           const exit = yield* Effect.exit(work.run(restore))
           if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
