@@ -81,7 +81,23 @@ export const decodeJobIdRows = Schema.decodeUnknown(Schema.Array(JobIdRow))
 export const decodeJobIds = (rows: unknown) => Effect.map(decodeJobIdRows(rows), (rs) => rs.map((r) => r.job_id))
 
 export const InsertedJobRow = Schema.Struct({ id: DbInt, public_id: Schema.String })
-export const decodeInsertedJobRows = Schema.decodeUnknown(Schema.Array(InsertedJobRow))
+const decodeInsertedJobRowsBySchema = Schema.decodeUnknown(Schema.Array(InsertedJobRow))
+
+/** The rows of an enqueue, decoded by hand (a bulk enqueue reads a thousand at once), as `decodeJobRows`. */
+export const decodeInsertedJobRows = (
+  rows: unknown
+): Effect.Effect<ReadonlyArray<typeof InsertedJobRow.Type>, ParseResult.ParseError> => {
+  if (!Array.isArray(rows)) return decodeInsertedJobRowsBySchema(rows)
+  const out: Array<typeof InsertedJobRow.Type> = []
+  for (const row of rows) {
+    const r = typeof row === "object" && row !== null ? (row as Record<string, unknown>) : {}
+    const id = intOf(r.id)
+    const publicId = stringOf(r.public_id)
+    if (id === undefined || publicId === undefined) return decodeInsertedJobRowsBySchema(rows)
+    out.push({ id, public_id: publicId })
+  }
+  return Effect.succeed(out)
+}
 
 /** `affectedRows` (MySQL) or `changes` (SQLite) from a driver's raw result. */
 export const affectedRows = (raw: unknown): number => {
