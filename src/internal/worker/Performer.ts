@@ -179,30 +179,36 @@ export const make = (options: {
         : undefined
 
     // Only the handler, and an ending's write that is retrying, can be interrupted (`restore`; the thread runs the
-    // rest uninterruptibly): once a handler has succeeded,
-    // its outcome is always handed on, so a shutdown cannot release (and so re-run) a job that already succeeded.
-    // A failed job, once its failure is handed on, fails with its error, so that its span says so.
+    // rest uninterruptibly): once a handler has succeeded, its outcome is always handed on, so a shutdown cannot
+    // release (and so re-run) a job that already succeeded. A failed job, once its failure is handed on, fails with
+    // its error, so that its span says so.
     const perform = (
       job: JobDescription,
       payload: string,
       startedAt: number,
       restore: Threads.Restore
-    ): Effect.Effect<void, JobError> =>
-      Effect.zipRight(
+    ): Effect.Effect<void, JobError> => {
+      const handler = registry.get(job.taskName)
+      return Effect.zipRight(
         events.publish(JobEvent.Started({ job, processId })),
-        Effect.flatMap(run(job, registry.get(job.taskName), payload, restore), ({ exit, handler }) =>
+        Effect.flatMap(run(job, handler, payload, restore), (exit) =>
           Exit.isSuccess(exit) ? options.finisher.offer(job, exit.value, startedAt) : failed(job, handler, exit.cause, startedAt, restore))
       )
+    }
 
     /** The handler's run (none for an unknown task or an expired job), as an exit. */
-    const run = (job: JobDescription, handler: RegisteredHandler | undefined, payload: string, restore: Threads.Restore) => {
-      const ran = (exit: Exit.Exit<string | null, unknown>) => ({ exit, handler })
-      if (handler === undefined) return Effect.succeed(ran(unknownTask(job.taskName)))
-      const handled = Effect.map(Effect.exit(restore(bounded(handler, job, payload))), ran)
+    const run = (
+      job: JobDescription,
+      handler: RegisteredHandler | undefined,
+      payload: string,
+      restore: Threads.Restore
+    ): Effect.Effect<Exit.Exit<string | null, unknown>> => {
+      if (handler === undefined) return Effect.succeed(unknownTask(job.taskName))
+      const handled = Effect.exit(restore(bounded(handler, job, payload)))
       if (handler.expireMs === undefined) return handled
       return Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const tooLate = expired(job, handler, now)
-        return tooLate !== undefined ? Effect.succeed(ran(Exit.fail(tooLate))) : handled
+        return tooLate !== undefined ? Effect.succeed(Exit.fail(tooLate)) : handled
       })
     }
 

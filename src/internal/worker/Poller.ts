@@ -25,7 +25,7 @@ import * as Threads from "./Threads.js"
 import { hotSpan } from "../spans.js"
 
 export interface Poller {
-  /** Ends the poll loop for good (the first step of shutdown). */
+  /** Ends the poll loop for good (the first step of shutdown, once `running.stopping` is set). */
   readonly stop: Effect.Effect<void>
   /** Stops claiming (the worker is stopped for want of liveness); jobs already started run on. */
   readonly pause: Effect.Effect<void>
@@ -144,7 +144,6 @@ export const start = (options: {
     // once per claim.
     let lastPrefetch = 0
     let lowWoken = false
-    let stopped = false
 
     /**
      * The next buffered job, for a thread that has just ended one, when it may start with no check: the pauses
@@ -152,10 +151,11 @@ export const start = (options: {
      * recently enough to be still this worker's. Anything else (and no job at all) is left to the loop.
      */
     const nextBuffered = (): Threads.Work | undefined => {
-      if (buffered() === 0 || stopped || running.stopping || options.stalled()) return undefined
+      // Shutdown sets `stopping` before it stops the loop: from then on the buffer is only given back.
+      if (buffered() === 0 || running.stopping || options.stalled()) return undefined
       const now = clock.unsafeCurrentTimeMillis()
       const entry = buffer[head]
-      if (now - pausesReadAt >= pausesEveryMs || pausedSince(entry) || now - entry.claimedAt >= options.verifyAfterMs) {
+      if (now - pausesReadAt >= pausesEveryMs || pausedSince(entry) || heldLong(entry, now)) {
         return undefined
       }
       takeBuffered(1)
@@ -175,6 +175,9 @@ export const start = (options: {
         running.inFlight++
         return Effect.asVoid(threadPool.run(workFor(row, startedAt)))
       })
+
+    /** Whether a buffered job was held long enough that its claim is checked before it starts (fencing). */
+    const heldLong = (e: Buffered, now: number) => now - e.claimedAt >= options.verifyAfterMs
 
     /** Whether a buffered job's queue was paused after its claim, by the pauses as last read. */
     const pausedSince = (e: Buffered) => e.step < pausesStep && paused.has(e.row.queue_name)
@@ -205,7 +208,7 @@ export const start = (options: {
      * When that cannot be read, none: the claims are checked again before the next poll.
      */
     const stillOwned = (entries: ReadonlyArray<Buffered>, now: number) =>
-      entries.every((e) => now - e.claimedAt < options.verifyAfterMs)
+      !entries.some((e) => heldLong(e, now))
         ? Effect.succeed(entries)
         : store.ownership.claimedBy(processId).pipe(
           Effect.map((held) => {
@@ -368,10 +371,7 @@ export const start = (options: {
       head = 0
     })
     return {
-      stop: Effect.suspend(() => {
-        stopped = true
-        return Effect.asVoid(Fiber.interrupt(fiber))
-      }),
+      stop: Fiber.interrupt(fiber).pipe(Effect.asVoid),
       pause: Effect.zipRight(claiming.close, dropBuffer),
       resume: claiming.open,
       awaitIdle: threadPool.awaitIdle,
